@@ -1,0 +1,3 @@
+from oci_operator.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Versioned API models: the single source of the CRD schemas."""

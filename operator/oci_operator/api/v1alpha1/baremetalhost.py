@@ -1,0 +1,174 @@
+"""BareMetalHost: one physical server, its BMC, and where it stands in its life cycle."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, ClassVar, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field
+
+from .meta import (
+    AGE,
+    KindInfo,
+    PrinterColumn,
+    Resource,
+    StatusBase,
+    WireModel,
+    condition_column,
+    reason_column,
+)
+
+# Only schemes with a driver are accepted; redfish:// and others are rejected by the schema.
+BMC_ADDRESS_PATTERN = r"^ipmi://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?/?$"
+MAC_PATTERN = r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$"
+DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+IPMI_DEFAULT_PORT = 623
+
+
+class BMCDetails(WireModel):
+    """How to reach the server's baseboard management controller."""
+
+    address: Annotated[
+        str,
+        Field(
+            description="BMC address as scheme://host[:port]. Only ipmi:// is supported (port 623 by default).",
+            pattern=BMC_ADDRESS_PATTERN,
+            max_length=512,
+        ),
+    ]
+    credentials_name: Annotated[
+        str,
+        Field(
+            description="Name of a Secret in the host's namespace holding the keys 'username' and 'password'.",
+            pattern=DNS_LABEL_PATTERN,
+            min_length=1,
+            max_length=253,
+        ),
+    ]
+    disable_certificate_verification: Annotated[
+        bool, Field(description="Skip TLS verification for HTTPS-based BMC protocols (unused by IPMI).")
+    ] = False
+
+    @property
+    def scheme(self) -> str:
+        return urlsplit(self.address).scheme
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.address).hostname or ""
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.address).port or IPMI_DEFAULT_PORT
+
+
+class RootDeviceHints(WireModel):
+    """Which disk the operating system goes on; every hint given must match."""
+
+    device_name: Annotated[
+        str | None, Field(description="Linux device name, e.g. /dev/sda or /dev/disk/by-path/...")
+    ] = None
+    model: Annotated[str | None, Field(description="Substring of the disk's model string.")] = None
+    vendor: Annotated[str | None, Field(description="Substring of the disk's vendor string.")] = None
+    serial_number: Annotated[str | None, Field(description="Disk serial number, exact.")] = None
+    wwn: Annotated[str | None, Field(description="World Wide Name, exact.")] = None
+    min_size_gigabytes: Annotated[int | None, Field(description="Smallest acceptable size in GB.", ge=0)] = None
+    rotational: Annotated[bool | None, Field(description="True for spinning disks, false for SSD/NVMe.")] = None
+
+
+class BareMetalHostSpec(WireModel):
+    """What the operator should make of the server."""
+
+    bmc: Annotated[BMCDetails, Field(description="How to reach the BMC.")]
+    boot_mac_address: Annotated[
+        str,
+        Field(
+            alias="bootMACAddress",
+            description="MAC address of the NIC the host PXE-boots from.",
+            pattern=MAC_PATTERN,
+        ),
+    ]
+    online: Annotated[bool, Field(description="Desired power state: true for on.")] = False
+    boot_mode: Annotated[Literal["UEFI", "legacy"], Field(description="Firmware boot mode.")] = "UEFI"
+    role: Annotated[
+        str | None,
+        Field(
+            description="Name of the NodeRole this host should converge to.",
+            pattern=DNS_LABEL_PATTERN,
+            max_length=253,
+        ),
+    ] = None
+    root_device_hints: Annotated[
+        RootDeviceHints | None, Field(description="Hints selecting the installation disk.")
+    ] = None
+
+
+class ProvisioningState(StrEnum):
+    REGISTERING = "registering"
+
+
+class OperationalStatus(StrEnum):
+    OK = "OK"
+    ERROR = "error"
+
+
+class ErrorType(StrEnum):
+    REGISTRATION = "registration error"
+
+
+class ProvisioningStatus(WireModel):
+    """Where the host is in its life cycle."""
+
+    state: Annotated[ProvisioningState, Field(description="Current provisioning state.")]
+
+
+class CredentialsReference(WireModel):
+    """The credentials Secret version last proven to work."""
+
+    name: Annotated[str, Field(description="Secret name.")]
+    resource_version: Annotated[str, Field(description="Secret resourceVersion that was validated.")]
+
+
+class BareMetalHostStatus(StatusBase):
+    """What the operator last observed and did."""
+
+    provisioning: Annotated[ProvisioningStatus | None, Field(description="Life-cycle state.")] = None
+    powered_on: Annotated[bool | None, Field(description="Power state last read from the BMC.")] = None
+    operational_status: Annotated[
+        OperationalStatus | None, Field(description="OK, or error when errorType is set.")
+    ] = None
+    error_type: Annotated[ErrorType | None, Field(description="Class of the last error, empty when healthy.")] = None
+    error_message: Annotated[str | None, Field(description="Details of the last error.")] = None
+    error_count: Annotated[int, Field(description="Consecutive failed attempts; reset on success.", ge=0)] = 0
+    good_credentials: Annotated[
+        CredentialsReference | None, Field(description="Credentials Secret version last proven to work.")
+    ] = None
+    last_updated: Annotated[datetime | None, Field(description="When the operator last wrote this status.")] = None
+
+
+class BareMetalHost(Resource):
+    """A physical server managed through its BMC."""
+
+    info: ClassVar[KindInfo] = KindInfo(
+        kind="BareMetalHost",
+        plural="baremetalhosts",
+        short_names=("bmh",),
+        columns=(
+            PrinterColumn("State", ".status.provisioning.state", description="Provisioning state."),
+            condition_column("Ready"),
+            reason_column("Ready"),
+            PrinterColumn("Online", ".spec.online", type="boolean", description="Desired power state."),
+            PrinterColumn("Powered", ".status.poweredOn", type="boolean", description="Observed power state."),
+            PrinterColumn("Role", ".spec.role", description="NodeRole the host converges to."),
+            PrinterColumn("BMC", ".spec.bmc.address", priority=1, description="BMC address."),
+            PrinterColumn("MAC", ".spec.bootMACAddress", priority=1, description="Boot MAC address."),
+            PrinterColumn("Error", ".status.errorType", priority=1, description="Class of the last error."),
+            AGE,
+        ),
+    )
+
+    kind: Literal["BareMetalHost"] = "BareMetalHost"
+    spec: BareMetalHostSpec
+    status: BareMetalHostStatus = BareMetalHostStatus()

@@ -1,0 +1,1 @@
+"""Everything that talks to, or about, baseboard management controllers."""

@@ -1,0 +1,43 @@
+"""Kubernetes-convention conditions: keyed by type, lastTransitionTime moves only when status does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from .api.v1alpha1.meta import Condition, ConditionStatus
+
+
+def now() -> datetime:
+    """Seconds precision: the API server stores RFC 3339 without fractions."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def find(conditions: Sequence[Condition], cond_type: str) -> Condition | None:
+    return next((c for c in conditions if c.type == cond_type), None)
+
+
+def set_condition(
+    conditions: Sequence[Condition],
+    cond_type: str,
+    status: ConditionStatus,
+    reason: str,
+    message: str,
+    generation: int,
+    at: datetime | None = None,
+) -> list[Condition]:
+    """Return the list with `cond_type` set; other conditions keep their order and values."""
+    previous = find(conditions, cond_type)
+    changed = previous is None or previous.status != status
+    updated = Condition(
+        type=cond_type,
+        status=status,
+        reason=reason,
+        message=message,
+        last_transition_time=(at or now()) if changed or previous is None else previous.last_transition_time,
+        observed_generation=generation,
+    )
+    result = [updated if c.type == cond_type else c for c in conditions]
+    if previous is None:
+        result.append(updated)
+    return result

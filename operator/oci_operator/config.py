@@ -1,0 +1,23 @@
+"""Operator settings, from the command line; one frozen object passed to whoever needs it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# kopf keeps its finalizer and per-handler progress under this prefix (set once, here).
+KOPF_PREFIX = "oci.openstack.org"
+FINALIZER = f"{KOPF_PREFIX}/finalizer"
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    kubeconfig: str | None = None
+    namespaces: tuple[str, ...] = ()  # empty: cluster-wide
+    metrics_address: str = "0.0.0.0"  # noqa: S104 - a container port, like every operator's
+    metrics_port: int = 8080
+    health_port: int = 8081
+    log_format: str = "text"
+    verbose: bool = False
+    # How often every object is looked at again even when nothing changed in the API
+    # (a Secret appearing, a BMC recovering). Seconds.
+    resync_interval: float = 60.0

@@ -1,0 +1,97 @@
+"""What every handler does around its reconciler: parse, lock, time, patch, post, log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from ..api.v1alpha1.meta import Resource, StatusBase
+from ..metrics import RECONCILE_DURATION, RECONCILE_ERRORS, RECONCILES
+from ..reconcilers.outcome import PROGRESS, Outcome
+from ..reconcilers.simple import reconcile_invalid
+
+
+def plain(body: Mapping[str, Any]) -> dict[str, Any]:
+    """kopf's body views as plain JSON data, for pydantic."""
+    result: dict[str, Any] = json.loads(json.dumps(body, default=dict))
+    return result
+
+
+def status_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """A merge patch turning `old` into `new` at the top level of status (null deletes a field)."""
+    patch: dict[str, Any] = {key: value for key, value in new.items() if old.get(key) != value}
+    patch.update({key: None for key in old if key not in new})
+    return patch
+
+
+def invalid_message(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False))
+
+
+Reconcile = Callable[[Any], Awaitable[Outcome]]
+Logger = logging.Logger | logging.LoggerAdapter[Any]
+
+
+async def run_reconcile(
+    model: type[Resource],
+    body: kopf.Body,
+    patch: kopf.Patch,
+    memo: Any,
+    logger: Logger,
+    reconcile: Reconcile,
+) -> None:
+    """Validate the body into `model`, reconcile, and write back what changed.
+
+    One reconcile per object at a time: change handlers and timers share a per-object lock."""
+    kind = model.info.kind
+    lock: asyncio.Lock = memo.setdefault("reconcile_lock", asyncio.Lock())
+    async with lock:
+        started = time.monotonic()
+        raw = plain(body)
+        old_status_raw = raw.get("status") or {}
+        try:
+            obj = model.model_validate(raw)
+        except ValidationError as exc:
+            old_status = StatusBase.model_validate(
+                {k: v for k, v in old_status_raw.items() if k in ("observedGeneration", "conditions")}
+            )
+            generation = int(raw.get("metadata", {}).get("generation", 0))
+            outcome = reconcile_invalid(generation, old_status, invalid_message(exc))
+        else:
+            try:
+                outcome = await reconcile(obj)
+            except Exception as exc:
+                RECONCILES.labels(kind, "error").inc()
+                RECONCILE_ERRORS.labels(kind, type(exc).__name__).inc()
+                raise kopf.TemporaryError(f"reconcile failed: {exc}", delay=10) from exc
+            finally:
+                RECONCILE_DURATION.labels(kind).observe(time.monotonic() - started)
+
+        new_status = outcome.status.wire()
+        changes = status_patch(old_status_raw, new_status)
+        if changes:
+            patch.status.update(changes)
+        for event in outcome.events:
+            kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+
+        ready = next((c for c in outcome.status.conditions if c.type == "Ready"), None)
+        failed = ready is not None and ready.status == "False" and ready.reason not in PROGRESS
+        RECONCILES.labels(kind, "error" if failed else "ok").inc()
+        if failed and ready is not None:
+            RECONCILE_ERRORS.labels(kind, ready.reason).inc()
+        decision = f"Ready={ready.status} reason={ready.reason}" if ready else "no Ready condition"
+        level = logging.INFO if changes else logging.DEBUG
+        logger.log(
+            level,
+            "reconciled %s: %s; status fields changed: %s",
+            kind,
+            decision,
+            ", ".join(sorted(changes)) or "none",
+        )

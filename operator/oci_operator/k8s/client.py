@@ -1,0 +1,70 @@
+"""Kubernetes client set-up and the few reads the reconcilers need."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+
+def load(kubeconfig: str | None) -> None:
+    """In-cluster credentials when running in a pod, else the kubeconfig (KUBECONFIG or ~/.kube)."""
+    if kubeconfig is None:
+        try:
+            config.load_incluster_config()
+            return
+        except config.ConfigException:
+            pass
+    config.load_kube_config(config_file=kubeconfig)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What kopf needs to talk to the same API server as this client, the same way."""
+
+    server: str
+    ca_path: str | None
+    insecure: bool
+    scheme: str | None
+    token: str | None
+    certificate_path: str | None
+    private_key_path: str | None
+
+
+def connection(kubeconfig: str | None) -> Connection:
+    """Re-load the configuration (rotated in-cluster tokens are re-read) and describe it."""
+    load(kubeconfig)
+    cfg = client.Configuration.get_default_copy()
+    header = cfg.get_api_key_with_prefix("BearerToken") or cfg.get_api_key_with_prefix("authorization")
+    scheme, _, token = (header or "").rpartition(" ")
+    return Connection(
+        server=cfg.host,
+        ca_path=cfg.ssl_ca_cert,
+        insecure=not cfg.verify_ssl,
+        scheme=scheme or ("Bearer" if token else None),
+        token=token or None,
+        certificate_path=cfg.cert_file,
+        private_key_path=cfg.key_file,
+    )
+
+
+def read_secret(namespace: str, name: str) -> tuple[dict[str, str], str] | None:
+    """The Secret's decoded data and resourceVersion, or None when it does not exist.
+
+    Undecodable values are left out, so they read as missing keys rather than crash a reconcile."""
+    try:
+        secret = client.CoreV1Api().read_namespaced_secret(name, namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    data: dict[str, str] = {}
+    for key, value in (secret.data or {}).items():
+        try:
+            data[key] = base64.b64decode(value, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            continue
+    return data, str(secret.metadata.resource_version if secret.metadata else "")

@@ -1,0 +1,26 @@
+"""Reconcile for kinds that, for now, only need their spec validated (NodeRole, OpenStackCluster)."""
+
+from __future__ import annotations
+
+from ..api.v1alpha1.meta import Resource, StatusBase
+from ..conditions import now, set_condition
+from .outcome import Outcome, ready_transition_event
+
+
+def reconcile_validated(obj: Resource, old: StatusBase) -> Outcome:
+    """The spec parsed, so the object is Ready; the status is never left empty."""
+    status = old.model_copy(deep=True)
+    status.observed_generation = obj.generation
+    status.conditions = set_condition(status.conditions, "Ready", "True", "Validated", "spec is valid", obj.generation)
+    return Outcome(status=status, events=[e for e in [ready_transition_event(old, status)] if e])
+
+
+def reconcile_invalid(generation: int, old: StatusBase, problem: str) -> Outcome:
+    """The body failed validation beyond what the schema checks: say so on the object."""
+    status = old.model_copy(deep=True)
+    status.observed_generation = generation
+    status.conditions = set_condition(status.conditions, "Ready", "False", "InvalidSpec", problem, generation)
+    return Outcome(status=status, events=[e for e in [ready_transition_event(old, status)] if e])
+
+
+__all__ = ["now", "reconcile_invalid", "reconcile_validated"]

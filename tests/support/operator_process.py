@@ -1,0 +1,88 @@
+"""The operator as its own process, the way it runs in a pod."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .waiting import wait_for
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def http_get(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback test URL
+            text: str = response.read().decode()
+            return text
+    except OSError:
+        return None
+
+
+@dataclass
+class OperatorProcess:
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    metrics_url: str
+    health_url: str
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def metrics(self) -> str:
+        return http_get(self.metrics_url) or ""
+
+
+@contextmanager
+def operator_process(kubeconfig: str, workdir: Path, *extra: str) -> Iterator[OperatorProcess]:
+    metrics_port, health_port = free_port(), free_port()
+    log_path = workdir / "operator.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "oci_operator",
+                "run",
+                "--kubeconfig",
+                kubeconfig,
+                "--verbose",
+                "--metrics-address",
+                "127.0.0.1",
+                "--metrics-port",
+                str(metrics_port),
+                "--health-port",
+                str(health_port),
+                *extra,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    op = OperatorProcess(
+        process, log_path, f"http://127.0.0.1:{metrics_port}/metrics", f"http://127.0.0.1:{health_port}/healthz"
+    )
+    try:
+        wait_for(
+            lambda: process.poll() is None and http_get(op.health_url) is not None,
+            60,
+            f"the operator's liveness endpoint {op.health_url}",
+        )
+        yield op
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
