@@ -1,4 +1,5 @@
-"""Shared fixtures (lazy: unit tests start nothing): a real API server, the generated CRDs, and the operator as its own process."""
+"""Shared fixtures, lazy so unit tests start nothing: a real API server, the CRDs, the operator process,
+and a fleet of simulated BMCs speaking IPMI on loopback."""
 
 from __future__ import annotations
 
@@ -7,12 +8,21 @@ from pathlib import Path
 
 import pytest
 
+from support.bmcsim import SimControl, bmc_sim
 from support.cluster import api_server
 from support.kube import Kube
 from support.operator_process import OperatorProcess, operator_process
 
-# Short enough that healing without an edit is seen quickly in tests.
-RESYNC_SECONDS = "2"
+# Short intervals so that healing, polling and backoff are seen within a test's timeout.
+FAST_OPERATOR = (
+    *("--resync-interval", "2", "--power-poll-interval", "2", "--power-settle-timeout", "15"),
+    *("--soft-reboot-timeout", "5", "--bmc-calls-per-minute", "600", "--bmc-burst", "30"),
+    *("--bmc-backoff-base", "2", "--bmc-backoff-cap", "30"),
+    # Above pyghmi's own give-up time (~5 s): a login cut short makes the next attempt join it.
+    *("--bmc-timeout", "30"),
+)
+# The shared operator watches t-* namespaces; tests that run an operator of their own use p-*.
+SHARED_PREFIX, PRIVATE_PREFIX = "t-", "p-"
 
 
 @pytest.fixture(scope="session")
@@ -24,15 +34,29 @@ def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kube]:
 
 
 @pytest.fixture(scope="session")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimControl]:
+    with bmc_sim(tmp_path_factory.mktemp("bmc-sim"), count=40) as control:
+        yield control
+
+
+@pytest.fixture(scope="session")
 def operator(kube: Kube, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
     workdir: Path = tmp_path_factory.mktemp("operator")
-    with operator_process(kube.kubeconfig, workdir, "--resync-interval", RESYNC_SECONDS) as op:
+    with operator_process(kube.kubeconfig, workdir, "--namespace", f"{SHARED_PREFIX}*", *FAST_OPERATOR) as op:
         yield op
     print(f"operator log: {op.log_path}")
 
 
 @pytest.fixture
 def namespace(kube: Kube) -> Iterator[str]:
-    name = kube.new_namespace()
+    name = kube.new_namespace(SHARED_PREFIX)
+    yield name
+    kube.delete_namespace(name)
+
+
+@pytest.fixture
+def private_namespace(kube: Kube) -> Iterator[str]:
+    """A namespace the shared operator ignores, for tests that run (and kill) their own operator."""
+    name = kube.new_namespace(PRIVATE_PREFIX)
     yield name
     kube.delete_namespace(name)

@@ -15,7 +15,10 @@ def _run(args: argparse.Namespace) -> int:
     import kopf
 
     from . import handlers, metrics
+    from .bmc.access import BMCPool
+    from .bmc.governor import Governor, GovernorConfig
     from .k8s import client as k8s
+    from .reconcilers.host_context import PowerSettings
 
     config = OperatorConfig(
         kubeconfig=args.kubeconfig,
@@ -26,6 +29,19 @@ def _run(args: argparse.Namespace) -> int:
         log_format=args.log_format,
         verbose=args.verbose,
         resync_interval=args.resync_interval,
+        power=PowerSettings(
+            poll_interval=args.power_poll_interval,
+            settle_timeout=args.power_settle_timeout,
+            soft_reboot_timeout=args.soft_reboot_timeout,
+        ),
+        governor=GovernorConfig(
+            max_in_flight=args.bmc_max_in_flight,
+            calls_per_minute=args.bmc_calls_per_minute,
+            burst=args.bmc_burst,
+            call_timeout=args.bmc_timeout,
+            backoff_base=args.bmc_backoff_base,
+            backoff_cap=args.bmc_backoff_cap,
+        ),
     )
     kopf.configure(
         verbose=config.verbose,
@@ -45,13 +61,16 @@ def _run(args: argparse.Namespace) -> int:
         config.health_port,
         "namespaces " + ",".join(config.namespaces) if config.namespaces else "cluster-wide",
     )
+    governor = Governor(config.governor)
     kopf.run(
         registry=registry,
+        memo=kopf.Memo(bmc_pool=BMCPool(governor)),
         standalone=True,  # one replica (Deployment strategy Recreate); no peering CRDs needed
         clusterwide=not config.namespaces,
         namespaces=list(config.namespaces),
         liveness_endpoint=f"http://{config.metrics_address}:{config.health_port}/healthz",
     )
+    governor.shutdown()
     return 0
 
 
@@ -79,7 +98,44 @@ def parser() -> argparse.ArgumentParser:
         default=60.0,
         help="seconds between looks at an unchanged object (default 60)",
     )
+    power = run.add_argument_group("power management")
+    power.add_argument(
+        "--power-poll-interval",
+        type=float,
+        default=60.0,
+        help="seconds between reads of a host's real power state (jittered ±10%%; default 60)",
+    )
+    power.add_argument(
+        "--power-settle-timeout",
+        type=float,
+        default=60.0,
+        help="a power command not reflected after this many seconds is sent again (default 60)",
+    )
+    power.add_argument(
+        "--soft-reboot-timeout",
+        type=float,
+        default=180.0,
+        help="seconds an OS gets to obey a soft reboot before a hard power off (default 180)",
+    )
+    bmc = run.add_argument_group("BMC call governance")
+    bmc.add_argument("--bmc-max-in-flight", type=int, default=16, help="BMC calls running at once, all BMCs")
+    bmc.add_argument("--bmc-calls-per-minute", type=float, default=30.0, help="rate budget per BMC")
+    bmc.add_argument("--bmc-burst", type=int, default=10, help="calls a BMC may get at once within its budget")
+    bmc.add_argument("--bmc-timeout", type=float, default=20.0, help="seconds before a BMC call is given up")
+    bmc.add_argument(
+        "--bmc-backoff-base",
+        type=float,
+        default=2.0,
+        help="first backoff after a failure, doubled per failure (seconds)",
+    )
+    bmc.add_argument("--bmc-backoff-cap", type=float, default=600.0, help="longest backoff (seconds)")
     run.set_defaults(func=_run)
+
+    sim = sub.add_parser("bmc-sim", help="run virtual BMCs speaking IPMI on loopback UDP (tests, demos)")
+    from .bmc.sim import main as sim_main
+
+    sim_main.add_arguments(sim)
+    sim.set_defaults(func=sim_main.run)
     return top
 
 

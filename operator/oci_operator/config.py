@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from .bmc.governor import GovernorConfig
+from .reconcilers.host_context import PowerSettings
 
 # kopf keeps its finalizer and per-handler progress under this prefix (set once, here).
 KOPF_PREFIX = "oci.openstack.org"
@@ -21,3 +24,5 @@ class OperatorConfig:
     # How often every object is looked at again even when nothing changed in the API
     # (a Secret appearing, a BMC recovering). Seconds.
     resync_interval: float = 60.0
+    power: PowerSettings = field(default_factory=PowerSettings)
+    governor: GovernorConfig = field(default_factory=GovernorConfig)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
+import yaml
 
+from support.bmcsim import SimControl
 from support.kube import REPO, Kube
 from support.operator_process import OperatorProcess
 
@@ -16,25 +19,55 @@ def kubectl(kube: Kube, *args: str) -> str:
     binary = shutil.which("kubectl")
     if binary is None:
         pytest.fail("kubectl not on PATH: hack/test puts the cached build there")
-    result = subprocess.run([binary, *args], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "KUBECONFIG": kube.kubeconfig}, check=False)
+    result = subprocess.run(
+        [binary, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "KUBECONFIG": kube.kubeconfig},
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
-def test_apply_samples_wait_and_list(kube: Kube, operator: OperatorProcess, namespace: str) -> None:
-    kubectl(kube, "apply", "-n", namespace, "-f", str(REPO / "config" / "samples"))
-    kubectl(kube, "wait", "-n", namespace, "--for=condition=Ready", "--timeout=60s",
-            "noderole/compute", "openstackcluster/cloud-1")
-    # The host is not Ready until its BMC is registered, but it says why, by condition type.
-    kubectl(kube, "wait", "-n", namespace, "--for=condition=Ready=False", "--timeout=60s", "bmh/node-01")
+def samples_for(sim: SimControl, target: Path) -> Path:
+    """config/samples/ as shipped, with the host's BMC pointed at one of the test's simulated BMCs."""
+    bmc = sim.take()
+    for sample in (REPO / "config" / "samples").glob("*.yaml"):
+        docs = [d for d in yaml.safe_load_all(sample.read_text()) if d]
+        for doc in docs:
+            if doc["kind"] == "Secret":
+                doc["stringData"].update(username=bmc.username, password=bmc.password)
+            elif doc["kind"] == "BareMetalHost":
+                doc["spec"]["bmc"]["address"] = bmc.address
+        (target / sample.name).write_text(yaml.safe_dump_all(docs))
+    return target
+
+
+def test_apply_samples_wait_and_list(
+    kube: Kube, operator: OperatorProcess, sim: SimControl, namespace: str, tmp_path: Path
+) -> None:
+    kubectl(kube, "apply", "-n", namespace, "-f", str(samples_for(sim, tmp_path)))
+    kubectl(
+        kube,
+        "wait",
+        "-n",
+        namespace,
+        "--for=condition=Ready",
+        "--timeout=90s",
+        "noderole/compute",
+        "openstackcluster/cloud-1",
+        "baremetalhost/node-01",
+    )
     table = kubectl(kube, "get", "oci", "-n", namespace)
     assert "baremetalhost.oci.openstack.org/node-01" in table
     assert "noderole.oci.openstack.org/compute" in table
+    assert "openstackcluster.oci.openstack.org/cloud-1" in table
     wide = kubectl(kube, "get", "bmh", "-n", namespace, "-o", "wide")
     header, row = wide.splitlines()[:2]
-    assert header.split()[:3] == ["NAME", "STATE", "READY"]
-    assert row.split()[:4] == ["node-01", "registering", "False", "Registering"]
+    assert header.split()[:6] == ["NAME", "STATE", "READY", "REASON", "ONLINE", "POWERED"]
+    assert row.split()[:6] == ["node-01", "available", "True", "Available", "true", "true"]
     explain = kubectl(kube, "explain", "baremetalhost.spec.bmc")
     assert "credentialsName" in explain
     assert "ipmi://" in explain

@@ -15,7 +15,7 @@ VALID: dict[str, Any] = {
     "kind": "BareMetalHost",
     "metadata": {"name": "bad"},
     "spec": {
-        "bmc": {"address": "ipmi://10.0.0.5", "credentialsName": "bmc"},
+        "bmc": {"address": "ipmi://127.0.0.1:1", "credentialsName": "bmc"},
         "bootMACAddress": "52:54:00:00:00:01",
     },
 }

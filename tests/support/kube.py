@@ -55,8 +55,8 @@ class Kube:
                 assert time.monotonic() < deadline, f"CRD {name} not established"
                 time.sleep(0.2)
 
-    def new_namespace(self) -> str:
-        name = f"t-{uuid.uuid4().hex[:10]}"
+    def new_namespace(self, prefix: str) -> str:
+        name = f"{prefix}{uuid.uuid4().hex[:10]}"
         self.core.create_namespace({"metadata": {"name": name}})
         return name
 
@@ -87,6 +87,27 @@ class Kube:
             GROUP, VERSION, namespace, plural_of(kind), name, {"spec": spec}
         )
         return result
+
+    def annotate(self, namespace: str, kind: str, name: str, annotations: dict[str, str | None]) -> None:
+        self.custom.patch_namespaced_custom_object(
+            GROUP, VERSION, namespace, plural_of(kind), name, {"metadata": {"annotations": annotations}}
+        )
+
+    def delete(self, namespace: str, kind: str, name: str) -> None:
+        self.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, plural_of(kind), name)
+
+    def exists(self, namespace: str, kind: str, name: str) -> bool:
+        try:
+            self.get(namespace, kind, name)
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def warnings(self, namespace: str, name: str, reason: str) -> int:
+        """How many Warning Events with `reason` the object got (an Event's count included)."""
+        return sum(e.count or 1 for e in self.events(namespace, name) if e.type == "Warning" and e.reason == reason)
 
     def events(self, namespace: str, name: str) -> list[client.CoreV1Event]:
         items = self.core.list_namespaced_event(namespace, field_selector=f"involvedObject.name={name}").items

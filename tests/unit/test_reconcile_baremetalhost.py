@@ -1,58 +1,201 @@
-"""The host reconciler decides status and Events from what was observed."""
+"""The BareMetalHost pass: observe, record, act once; driven against an in-memory BMC driver."""
 
 from __future__ import annotations
 
-from oci_operator.api.v1alpha1 import BareMetalHost
-from oci_operator.bmc.credentials import check_secret
-from oci_operator.conditions import find
-from oci_operator.reconcilers.baremetalhost import reconcile
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-BODY = {
-    "metadata": {"name": "h", "namespace": "n", "generation": 2},
-    "spec": {"bmc": {"address": "ipmi://10.0.0.5", "credentialsName": "bmc"}, "bootMACAddress": "52:54:00:00:00:01"},
-}
+from oci_operator.api.v1alpha1 import REBOOT_ANNOTATION, BareMetalHost
+from oci_operator.bmc.access import BMCAccess
+from oci_operator.bmc.credentials import check_secret
+from oci_operator.bmc.driver import BMCAuthError, BMCUnreachable, PowerAction
+from oci_operator.bmc.governor import Governor, GovernorConfig
+from oci_operator.conditions import find
+from oci_operator.reconcilers.baremetalhost import reconcile_pass, record_action_failure
+from oci_operator.reconcilers.host_context import PassResult, PowerSettings
+from support.fake_bmc import FakeDriver
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+SETTINGS = PowerSettings(poll_interval=60, settle_timeout=30, soft_reboot_timeout=100)
+GOOD = check_secret("bmc", {"username": "u", "password": "p"}, "7")
+
+
+def body(online: bool = False, annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "h", "namespace": "n", "generation": 2, "annotations": annotations or {}},
+        "spec": {
+            "bmc": {"address": "ipmi://10.0.0.5", "credentialsName": "bmc"},
+            "bootMACAddress": "52:54:00:00:00:01",
+            "online": online,
+        },
+    }
+
+
+class Bench:
+    """Runs passes like the runner does: status persisted, action applied to the fake driver."""
+
+    def __init__(self, driver: FakeDriver, config: GovernorConfig | None = None) -> None:
+        self.driver = driver
+        self.governor = Governor(config or GovernorConfig(backoff_base=0.0))
+        self.host = BareMetalHost.model_validate(body())
+
+    def set(self, **kwargs: Any) -> None:
+        status = self.host.status
+        self.host = BareMetalHost.model_validate(body(**kwargs))
+        self.host.status = status
+
+    def run(self, credentials: Any = GOOD, at: datetime = T0) -> PassResult:
+        access = BMCAccess("ipmi://10.0.0.5", self.driver, self.governor)
+        result = asyncio.run(reconcile_pass(self.host, credentials, access, SETTINGS, at))
+        self.host.status = result.status
+        if result.action is not None:
+            self.driver.set_power(result.action)
+        annotations = self.host.metadata_annotations()
+        for key in result.remove_annotations:
+            annotations.pop(key, None)
+        self.host.metadata["annotations"] = annotations
+        return result
+
+    def ready(self) -> tuple[str, str]:
+        cond = find(self.host.status.conditions, "Ready")
+        assert cond is not None
+        return cond.status, cond.reason
+
+    def power_commands(self) -> list[str]:
+        return [c for c in self.driver.commands if c.startswith("set_power")]
+
+
+def reasons(result: PassResult) -> list[tuple[str, str]]:
+    return [(e.type, e.reason) for e in result.events]
 
 
 def test_missing_secret_warns_once_then_counts_silently() -> None:
-    host = BareMetalHost.model_validate(BODY)
-    first = reconcile(host, check_secret("bmc", None))
-    ready = find(first.status.conditions, "Ready")
-    assert ready is not None
-    assert (ready.status, ready.reason) == ("False", "CredentialsMissing")
-    assert [(e.type, e.reason) for e in first.events] == [("Warning", "CredentialsMissing")]
-    assert first.status.error_type == "registration error"
-    assert first.status.error_count == 1
-    assert first.status.observed_generation == 2
-    assert first.status.provisioning is not None
-    assert first.status.provisioning.state == "registering"
-
-    host.status = first.status
-    second = reconcile(host, check_secret("bmc", None))
+    bench = Bench(FakeDriver())
+    first = bench.run(check_secret("bmc", None))
+    assert bench.ready() == ("False", "CredentialsMissing")
+    assert reasons(first) == [("Warning", "CredentialsMissing")]
+    assert bench.host.status.error_type == "registration error"
+    assert bench.host.status.provisioning is not None
+    assert bench.host.status.provisioning.state == "registering"
+    second = bench.run(check_secret("bmc", None))
     assert second.events == []
-    assert second.status.error_count == 2
+    assert bench.host.status.error_count == 2
+    assert bench.driver.commands == []  # no BMC is touched without credentials
 
 
-def test_fixed_secret_clears_errors_with_one_normal_event() -> None:
-    host = BareMetalHost.model_validate(BODY)
-    host.status = reconcile(host, check_secret("bmc", {"username": "u"})).status
-    healed = reconcile(host, check_secret("bmc", {"username": "u", "password": "p"}, "42"))
-    ready = find(healed.status.conditions, "Ready")
-    assert ready is not None
-    assert ready.reason == "Registering"
-    assert healed.status.error_type is None
-    assert healed.status.error_count == 0
-    assert [(e.type, e.reason) for e in healed.events] == [("Normal", "Registering")]
+def test_registration_then_observe_then_power_on_once() -> None:
+    bench = Bench(FakeDriver(powered_on=False))
+    registered = bench.run()
+    assert bench.host.status.provisioning is not None
+    assert bench.host.status.provisioning.state == "available"
+    assert bench.host.status.good_credentials is not None
+    assert bench.host.status.good_credentials.resource_version == "7"
+    assert ("Normal", "Registered") in reasons(registered)
+
+    observed = bench.run()
+    assert bench.host.status.powered_on is False
+    assert ("Normal", "PowerStateChanged") in reasons(observed)
+    assert observed.action is None  # recorded first; acting is the next pass's job
+
+    steady = bench.run()
+    assert steady.action is None
+    assert bench.ready() == ("True", "Available")
+
+    bench.set(online=True)
+    acting = bench.run()
+    assert acting.action is PowerAction.ON
+    assert bench.host.status.last_power_command is not None
+    assert bench.ready() == ("False", "PowerChanging")
+
+    bench.run()  # the fake applied the command: the change is recorded
+    assert bench.host.status.powered_on is True
+    bench.run()
+    assert bench.ready() == ("True", "Available")
+    assert bench.power_commands() == ["set_power_on"]
 
 
-def test_nothing_new_means_no_new_timestamp() -> None:
-    host = BareMetalHost.model_validate(BODY)
-    ok = check_secret("bmc", {"username": "u", "password": "p"}, "1")
-    host.status = reconcile(host, ok).status
-    again = reconcile(host, ok)
-    assert again.status == host.status
-    assert again.events == []
+def test_a_recorded_command_is_not_repeated_before_it_can_settle() -> None:
+    bench = Bench(FakeDriver(powered_on=False))
+    for _ in range(3):
+        bench.run()
+    bench.set(online=True)
+    bench.driver.set_power = lambda action: None  # type: ignore[method-assign]  # the server is slow to react
+    assert bench.run(at=T0).action is PowerAction.ON
+    assert bench.run(at=T0 + timedelta(seconds=10)).action is None
+    assert bench.ready() == ("False", "PowerChanging")
+    assert bench.run(at=T0 + timedelta(seconds=31)).action is PowerAction.ON  # settle timeout passed
+
+
+def test_hard_reboot_cycles_exactly_once_and_removes_the_annotation() -> None:
+    bench = Bench(FakeDriver(powered_on=True))
+    bench.set(online=True)
+    for _ in range(3):
+        bench.run()
+    bench.set(online=True, annotations={REBOOT_ANNOTATION: "hard"})
+    start = bench.run()
+    assert start.action is PowerAction.CYCLE
+    assert bench.host.status.pending_reboot is not None
+    done = bench.run()
+    assert done.action is None
+    assert done.remove_annotations == [REBOOT_ANNOTATION]
+    assert bench.host.status.pending_reboot is None
+    assert ("Normal", "Rebooted") in reasons(done)
+    for _ in range(3):
+        bench.run()
+    assert bench.power_commands() == ["set_power_cycle"]
+
+
+def test_soft_reboot_waits_for_the_os_then_forces_off() -> None:
+    bench = Bench(FakeDriver(powered_on=True))
+    bench.set(online=True)
+    for _ in range(3):
+        bench.run()
+    bench.set(online=True, annotations={REBOOT_ANNOTATION: "soft"})
+    bench.driver.set_power = lambda action: bench.driver.commands.append(f"set_power_{action.value}")  # type: ignore[method-assign]
+    assert bench.run(at=T0).action is PowerAction.SOFT_OFF
+    assert bench.run(at=T0 + timedelta(seconds=50)).action is None  # the OS may still be shutting down
+    forced = bench.run(at=T0 + timedelta(seconds=101))
+    assert forced.action is PowerAction.OFF
+    assert ("Warning", "SoftRebootTimedOut") in reasons(forced)
+
+
+def test_wrong_password_is_a_registration_error_that_forgets_good_credentials() -> None:
+    bench = Bench(FakeDriver(fail_with=BMCAuthError("BMC 10.0.0.5:623 rejected the credentials")))
+    result = bench.run()
+    assert bench.ready() == ("False", "CredentialsRejected")
+    assert reasons(result) == [("Warning", "CredentialsRejected")]
+    assert bench.host.status.good_credentials is None
+    assert "p" not in (bench.host.status.error_message or "").split()
+
+
+def test_unreachable_bmc_backs_off_without_counting_skipped_attempts() -> None:
+    bench = Bench(
+        FakeDriver(fail_with=BMCUnreachable("BMC 10.0.0.5:623 did not answer")), GovernorConfig(backoff_base=30.0)
+    )
+    first = bench.run()
+    assert bench.ready() == ("False", "BMCUnreachable")
+    assert first.requeue_after is not None
+    assert first.requeue_after > 20  # 30 s ±20 %
+    calls = len(bench.driver.commands)
+    skipped = bench.run()  # inside the backoff: no call, no new error
+    assert len(bench.driver.commands) == calls
+    assert bench.host.status.error_count == 1
+    assert skipped.requeue_after is not None
+    assert skipped.requeue_after > 0
+
+
+def test_failed_action_is_not_remembered_as_sent() -> None:
+    bench = Bench(FakeDriver(powered_on=False))
+    for _ in range(3):
+        bench.run()
+    bench.set(online=True)
+    acting = bench.run()
+    failed = record_action_failure(bench.host, acting.status, BMCUnreachable("BMC 10.0.0.5:623 did not answer"))
+    assert failed.status.last_power_command is None
+    assert failed.status.error_type == "power management error"
+    assert [(e.type, e.reason) for e in failed.events] == [("Warning", "BMCUnreachable")]
 
 
 def test_password_stays_out_of_repr() -> None:
-    check = check_secret("bmc", {"username": "u", "password": "hunter2-xyz"}, "1")
-    assert "hunter2-xyz" not in repr(check)
+    assert "hunter2-xyz" not in repr(check_secret("bmc", {"username": "u", "password": "hunter2-xyz"}, "1"))

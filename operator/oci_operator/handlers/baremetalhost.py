@@ -1,44 +1,192 @@
-"""BareMetalHost handlers: on every spec change, on resume, and on a resync timer."""
+"""BareMetalHost handlers.
+
+One kopf daemon per host runs its reconcile passes, so exactly one coroutine ever talks to that
+host's BMC or writes its status; create/update/resume handlers only wake it. Deletion powers the
+server off (unless paused or spec.powerOffOnDelete is false) behind kopf's finalizer.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import kopf
+from pydantic import ValidationError
 
-from ..api.v1alpha1 import GROUP, VERSION, BareMetalHost
-from ..bmc.credentials import check_secret
+from ..api.v1alpha1 import GROUP, PAUSED_ANNOTATION, VERSION, BareMetalHost
+from ..api.v1alpha1.meta import StatusBase
+from ..bmc.access import BMCAccess, BMCPool
+from ..bmc.credentials import CredentialsCheck, check_secret
+from ..bmc.driver import BMCError, PowerAction
+from ..bmc.governor import NotNow
 from ..config import OperatorConfig
 from ..k8s import client as k8s
-from ..reconcilers import baremetalhost
-from ..reconcilers.outcome import Outcome
-from .common import Logger, run_reconcile
+from ..metrics import RECONCILE_DURATION, RECONCILE_ERRORS, RECONCILES
+from ..reconcilers.baremetalhost import reconcile_pass, record_action_failure
+from ..reconcilers.host_context import PassResult
+from ..reconcilers.outcome import PROGRESS
+from ..reconcilers.simple import reconcile_invalid
+from .common import Logger, invalid_message, plain, status_patch
 
 PLURAL = BareMetalHost.info.plural
+KIND = BareMetalHost.info.kind
+# After an unexpected failure (API server away), look again after this many seconds.
+RETRY_AFTER_ERROR = 5.0
 
 
-async def reconcile_host(host: BareMetalHost) -> Outcome:
-    secret_name = host.spec.bmc.credentials_name
-    found = await asyncio.to_thread(k8s.read_secret, host.namespace, secret_name)
-    check = check_secret(secret_name, *found) if found else check_secret(secret_name, None)
-    return baremetalhost.reconcile(host, check)
+class HostRunner:
+    """Runs passes for one host: read fresh, decide, persist, then act once."""
+
+    def __init__(self, config: OperatorConfig, pool: BMCPool, body: kopf.Body, logger: Logger) -> None:
+        self.config, self.pool, self.body, self.logger = config, pool, body, logger
+        self.namespace, self.name = str(body.metadata.namespace), str(body.metadata.name)
+
+    async def _api(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.to_thread(fn, GROUP, VERSION, PLURAL, self.namespace, self.name, *args)
+
+    async def _credentials(self, host: BareMetalHost) -> CredentialsCheck:
+        secret_name = host.spec.bmc.credentials_name
+        found = await asyncio.to_thread(k8s.read_secret, host.namespace, secret_name)
+        return check_secret(secret_name, *found) if found else check_secret(secret_name, None)
+
+    async def _persist(self, old: dict[str, Any], result: PassResult) -> dict[str, Any]:
+        new = result.status.wire()
+        changes = status_patch(old, new)
+        if changes:
+            await self._api(k8s.patch_status, changes)
+        for event in result.events:
+            kopf.event(self.body, type=event.type, reason=event.reason, message=event.message)
+        return new
+
+    async def run_pass(self) -> float | None:
+        """One pass; returns seconds until the next one (None: wait for a change)."""
+        raw = await self._api(k8s.get_object)
+        if raw is None or raw.get("metadata", {}).get("deletionTimestamp"):
+            return None
+        old_status = raw.get("status") or {}
+        try:
+            host = BareMetalHost.model_validate(raw)
+        except ValidationError as exc:
+            outcome = reconcile_invalid(
+                int(raw["metadata"].get("generation", 0)), StatusBase.model_validate(old_status), invalid_message(exc)
+            )
+            await self._persist(old_status, PassResult(outcome.status, outcome.events))  # type: ignore[arg-type]
+            return None
+        if PAUSED_ANNOTATION in host.metadata_annotations():
+            self.logger.debug("paused: no BMC call, no status change")
+            return None
+
+        started = time.monotonic()
+        credentials = await self._credentials(host)
+        bmc: BMCAccess | None = None
+        if credentials.credentials is not None:
+            bmc = self.pool.access(host.spec.bmc.address, credentials.credentials)
+        result = await reconcile_pass(host, credentials, bmc, self.config.power)
+        # Order matters for crash safety: annotations first (a finished reboot must not look new),
+        # then the status that records the intent, then the single command.
+        if result.remove_annotations:
+            await self._api(k8s.remove_annotations, result.remove_annotations)
+        persisted = await self._persist(old_status, result)
+        requeue = result.requeue_after
+        if result.action is not None and bmc is not None:
+            requeue = await self._act(host, bmc, result, persisted)
+        self._account(result, time.monotonic() - started)
+        return requeue
+
+    async def _act(self, host: BareMetalHost, bmc: BMCAccess, result: PassResult, persisted: dict[str, Any]) -> float:
+        action: PowerAction = result.action  # type: ignore[assignment]
+        self.logger.info("sending power %s to %s", action.value, host.spec.bmc.address)
+        try:
+            await bmc.set_power(action)
+        except NotNow as wait:
+            return wait.retry_after
+        except BMCError as exc:
+            failed = record_action_failure(host, result.status, exc)
+            await self._persist(persisted, failed)
+            self._account(failed, 0.0)
+            return bmc.governor.retry_after(bmc.key)
+        return result.requeue_after or 0.0
+
+    def _account(self, result: PassResult, seconds: float) -> None:
+        if result.deferred:
+            self.logger.debug("deferred by BMC governance for %.1fs", result.requeue_after or 0.0)
+            return
+        ready = next((c for c in result.status.conditions if c.type == "Ready"), None)
+        failed = ready is not None and ready.status == "False" and ready.reason not in PROGRESS
+        RECONCILES.labels(KIND, "error" if failed else "ok").inc()
+        RECONCILE_DURATION.labels(KIND).observe(seconds)
+        if failed and ready is not None:
+            RECONCILE_ERRORS.labels(KIND, ready.reason).inc()
+        state = result.status.provisioning.state.value if result.status.provisioning else "-"
+        decision = f"state={state} Ready={ready.status if ready else '-'} reason={ready.reason if ready else '-'}"
+        action = f" action=power-{result.action.value}" if result.action else ""
+        self.logger.info("reconciled %s: %s%s", KIND, decision, action)
 
 
 def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
-    async def on_change(body: kopf.Body, patch: kopf.Patch, memo: Any, logger: Logger, **_: Any) -> None:
-        await run_reconcile(BareMetalHost, body, patch, memo, logger, reconcile_host)
+    def wake(memo: Any) -> asyncio.Event:
+        event: asyncio.Event = memo.setdefault("wake", asyncio.Event())
+        return event
+
+    async def on_change(memo: Any, **_: Any) -> None:
+        wake(memo).set()
 
     for decorate in (kopf.on.create, kopf.on.update, kopf.on.resume):
-        decorate(GROUP, VERSION, PLURAL, registry=registry, id="reconcile")(on_change)
+        decorate(GROUP, VERSION, PLURAL, registry=registry, id="wake")(on_change)
 
-    # The Secret may appear or change without the host changing: look again on a timer.
-    kopf.timer(
-        GROUP,
-        VERSION,
-        PLURAL,
-        registry=registry,
-        id="resync",
-        interval=config.resync_interval,
-        initial_delay=config.resync_interval,
-    )(on_change)
+    @kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, id="reconcile", cancellation_timeout=30)
+    async def host_loop(body: kopf.Body, stopped: kopf.DaemonStopped, memo: Any, logger: Logger, **_: Any) -> None:
+        runner = HostRunner(config, memo.bmc_pool, body, logger)
+        woken = wake(memo)
+        while not stopped:
+            woken.clear()
+            try:
+                delay = await runner.run_pass()
+            except Exception as exc:  # the API server away, a bug: log, count, and keep the loop alive
+                RECONCILES.labels(KIND, "error").inc()
+                RECONCILE_ERRORS.labels(KIND, type(exc).__name__).inc()
+                logger.exception("reconcile pass failed: %s", exc)
+                delay = RETRY_AFTER_ERROR
+            if delay is None or delay > 0:
+                await _sleep(stopped, woken, delay)
+
+    @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, id="power-off")
+    async def on_delete(body: kopf.Body, memo: Any, logger: Logger, **_: Any) -> None:
+        pool: BMCPool = memo.bmc_pool
+        try:
+            host = BareMetalHost.model_validate(plain(body))
+        except ValidationError:
+            return  # never valid, never managed
+        address = host.spec.bmc.address
+        if PAUSED_ANNOTATION in host.metadata_annotations() or not host.spec.power_off_on_delete:
+            logger.info("deleted without powering off (paused or powerOffOnDelete=false)")
+            pool.drop(address)
+            return
+        found = await asyncio.to_thread(k8s.read_secret, host.namespace, host.spec.bmc.credentials_name)
+        credentials = check_secret(host.spec.bmc.credentials_name, *found) if found else None
+        if credentials is None or credentials.credentials is None:
+            kopf.warn(body, reason="PowerOffSkipped", message="no usable BMC credentials: the server was left as is")
+            pool.drop(address)
+            return
+        bmc = pool.access(address, credentials.credentials)
+        try:
+            if await bmc.get_power():  # observe first: an off server gets no command
+                await bmc.set_power(PowerAction.OFF)
+                logger.info("powered off on delete")
+        except NotNow as wait:
+            raise kopf.TemporaryError(str(wait), delay=wait.retry_after) from None
+        except BMCError as exc:
+            delay = max(5.0, pool.governor.retry_after(address))
+            raise kopf.TemporaryError(f"power off on delete: {exc}", delay=delay) from None
+        pool.drop(address)
+
+
+async def _sleep(stopped: kopf.DaemonStopped, woken: asyncio.Event, delay: float | None) -> None:
+    """Until the delay passes, the host changes, or the daemon is stopped."""
+    waiters = {asyncio.ensure_future(stopped.wait()), asyncio.ensure_future(woken.wait())}
+    try:
+        await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from typing import Any
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -68,3 +69,43 @@ def read_secret(namespace: str, name: str) -> tuple[dict[str, str], str] | None:
         except (binascii.Error, UnicodeDecodeError):
             continue
     return data, str(secret.metadata.resource_version if secret.metadata else "")
+
+
+def _custom() -> client.CustomObjectsApi:
+    return client.CustomObjectsApi()
+
+
+def get_object(group: str, version: str, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+    """A fresh read (kopf's cached body may lag behind our own last write)."""
+    try:
+        result: Any = _custom().get_namespaced_custom_object(group, version, namespace, plural, name)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return dict(result)
+
+
+def patch_status(group: str, version: str, plural: str, namespace: str, name: str, patch: dict[str, Any]) -> None:
+    """JSON merge patch of the status subresource (null deletes a field)."""
+    _custom().patch_namespaced_custom_object_status(
+        group,
+        version,
+        namespace,
+        plural,
+        name,
+        {"status": patch},
+        _content_type="application/merge-patch+json",
+    )
+
+
+def remove_annotations(group: str, version: str, plural: str, namespace: str, name: str, keys: list[str]) -> None:
+    _custom().patch_namespaced_custom_object(
+        group,
+        version,
+        namespace,
+        plural,
+        name,
+        {"metadata": {"annotations": dict.fromkeys(keys)}},
+        _content_type="application/merge-patch+json",
+    )

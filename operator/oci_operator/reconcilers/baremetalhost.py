@@ -1,55 +1,140 @@
-"""BareMetalHost reconcile: check the references a host needs before any BMC is touched."""
+"""One reconcile pass of a BareMetalHost: references, registration, then its state's step."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from ..api.v1alpha1 import (
     BareMetalHost,
+    BareMetalHostStatus,
     ErrorType,
     OperationalStatus,
     ProvisioningState,
     ProvisioningStatus,
 )
+from ..api.v1alpha1.baremetalhost import CredentialsReference
+from ..bmc.access import BMCAccess
 from ..bmc.credentials import CredentialsCheck
-from ..conditions import now, set_condition
-from .outcome import Outcome, ready_transition_event
+from ..bmc.driver import BMCAuthError, BMCCommandError, BMCError, BMCUnsupported
+from ..bmc.governor import NotNow, backoff_delay
+from ..conditions import now as utcnow
+from ..conditions import set_condition
+from .host_context import HostContext, PassResult, PowerSettings
+from .host_states import STATES, ready
+from .outcome import EventSpec, ready_transition_event
+
+# While references are broken there is no BMC to protect: look again on this backoff (seconds).
+REFERENCE_BACKOFF_BASE, REFERENCE_BACKOFF_CAP = 2.0, 300.0
 
 
-def reconcile(host: BareMetalHost, credentials: CredentialsCheck) -> Outcome:
-    """Decide the host's status from what was observed (its credentials Secret)."""
-    old = host.status
-    status = old.model_copy(deep=True)
+def _working_copy(host: BareMetalHost) -> BareMetalHostStatus:
+    status = host.status.model_copy(deep=True)
     status.observed_generation = host.generation
     if status.provisioning is None:
         status.provisioning = ProvisioningStatus(state=ProvisioningState.REGISTERING)
+    return status
 
-    if credentials.problem is not None:
-        status.operational_status = OperationalStatus.ERROR
-        status.error_type = ErrorType.REGISTRATION
-        status.error_message = credentials.detail
-        status.error_count = old.error_count + 1  # consecutive failures; drives backoff and alerts
-        status.conditions = set_condition(
-            status.conditions,
-            "Ready",
-            "False",
-            credentials.problem.value,
-            credentials.detail,
-            host.generation,
-        )
+
+def _finish(host: BareMetalHost, status: BareMetalHostStatus, events: list[EventSpec]) -> list[EventSpec]:
+    """Stamp lastUpdated when anything changed; add the Event for a Ready transition."""
+    if status.model_dump(exclude={"last_updated"}) != host.status.model_dump(exclude={"last_updated"}):
+        status.last_updated = utcnow()
+    transition = ready_transition_event(host.status, status)
+    return [*events, transition] if transition else events
+
+
+def _clear_errors(status: BareMetalHostStatus) -> None:
+    status.operational_status = OperationalStatus.OK
+    status.error_type = None
+    status.error_message = None
+    status.error_count = 0
+
+
+def _set_error(status: BareMetalHostStatus, generation: int, error_type: ErrorType, reason: str, message: str) -> None:
+    status.operational_status = OperationalStatus.ERROR
+    status.error_type = error_type
+    status.error_message = message
+    status.error_count += 1  # consecutive failures: drives backoff and alerts
+    status.conditions = set_condition(status.conditions, "Ready", "False", reason, message, generation)
+
+
+def record_bmc_error(host: BareMetalHost, status: BareMetalHostStatus, exc: BMCError) -> None:
+    """A BMC call failed: say how, on the host."""
+    registering = status.provisioning is None or status.provisioning.state is ProvisioningState.REGISTERING
+    if isinstance(exc, BMCAuthError):
+        reason, error_type = "CredentialsRejected", ErrorType.REGISTRATION
+        status.good_credentials = None  # prove them again once they change
+    elif isinstance(exc, BMCUnsupported):
+        reason, error_type = "BMCUnsupported", ErrorType.REGISTRATION
+    elif isinstance(exc, BMCCommandError):
+        reason = "PowerCommandFailed"
+        error_type = ErrorType.REGISTRATION if registering else ErrorType.POWER_MANAGEMENT
     else:
-        status.operational_status = OperationalStatus.OK
-        status.error_type = None
-        status.error_message = None
-        status.error_count = 0
-        status.conditions = set_condition(
-            status.conditions,
-            "Ready",
-            "False",
-            "Registering",
-            f"credentials found in Secret {credentials.secret_name!r}; waiting for BMC registration",
-            host.generation,
-        )
+        reason = "BMCUnreachable"
+        error_type = ErrorType.REGISTRATION if registering else ErrorType.POWER_MANAGEMENT
+    _set_error(status, host.generation, error_type, reason, str(exc))
 
-    if status.model_dump(exclude={"last_updated"}) != old.model_dump(exclude={"last_updated"}):
-        status.last_updated = now()
-    events = [e for e in [ready_transition_event(old, status)] if e]
-    return Outcome(status=status, events=events)
+
+def record_action_failure(host: BareMetalHost, persisted: BareMetalHostStatus, exc: BMCError) -> PassResult:
+    """The action sent after persisting `persisted` failed: the next status and its Events."""
+    status = persisted.model_copy(deep=True)
+    status.last_power_command = None  # it did not go out: a retry is not a duplicate
+    record_bmc_error(host, status, exc)
+    before = host.model_copy(update={"status": persisted})
+    return PassResult(status=status, events=_finish(before, status, []))
+
+
+def _needs_registration(status: BareMetalHostStatus, credentials: CredentialsCheck) -> bool:
+    good = status.good_credentials
+    proven = credentials.credentials
+    return (
+        proven is None
+        or good is None
+        or (good.name, good.resource_version)
+        != (
+            credentials.secret_name,
+            proven.resource_version,
+        )
+    )
+
+
+async def reconcile_pass(
+    host: BareMetalHost,
+    credentials: CredentialsCheck,
+    bmc: BMCAccess | None,
+    settings: PowerSettings,
+    now: datetime | None = None,
+) -> PassResult:
+    status = _working_copy(host)
+    if credentials.problem is not None or credentials.credentials is None or bmc is None:
+        problem = credentials.problem.value if credentials.problem else "CredentialsMissing"
+        _set_error(status, host.generation, ErrorType.REGISTRATION, problem, credentials.detail)
+        retry = backoff_delay(status.error_count, REFERENCE_BACKOFF_BASE, REFERENCE_BACKOFF_CAP)
+        return PassResult(status, _finish(host, status, []), requeue_after=min(retry, settings.poll_interval))
+
+    ctx = HostContext(host, status, credentials, bmc, settings, now or utcnow())
+    try:
+        if _needs_registration(status, credentials):
+            await bmc.check_credentials()
+            status.good_credentials = CredentialsReference(
+                name=credentials.secret_name, resource_version=credentials.credentials.resource_version
+            )
+            ready(ctx, "False", "Registering", "the BMC accepted the credentials")
+        assert status.provisioning is not None
+        step = await STATES[status.provisioning.state](ctx)
+    except NotNow as wait:
+        # Nothing was sent: change nothing, come back when the governor allows.
+        return PassResult(host.status, [], requeue_after=wait.retry_after, deferred=True)
+    except BMCError as exc:
+        record_bmc_error(host, status, exc)
+        return PassResult(status, _finish(host, status, ctx.events), requeue_after=bmc.governor.retry_after(bmc.key))
+    _clear_errors(status)
+    if step.next_state is not None:
+        status.provisioning.state = step.next_state
+    return PassResult(
+        status,
+        _finish(host, status, ctx.events),
+        action=step.action,
+        remove_annotations=ctx.remove_annotations,
+        requeue_after=step.requeue_after,
+    )

@@ -8,6 +8,9 @@ from typing import Literal
 from ..api.v1alpha1.meta import StatusBase
 from ..conditions import find
 
+# Ready=False reasons that mean "moving along", not "something is wrong": no Warning for them.
+PROGRESS = {"Registering", "PowerChanging", "Rebooting"}
+
 
 @dataclass(frozen=True)
 class EventSpec:
@@ -20,8 +23,6 @@ class EventSpec:
 class Outcome:
     status: StatusBase
     events: list[EventSpec] = field(default_factory=list)
-    # Seconds until the reconciler wants to look again; None: only on change or resync.
-    requeue_after: float | None = None
 
 
 def ready_transition_event(old: StatusBase, new: StatusBase) -> EventSpec | None:
@@ -29,9 +30,6 @@ def ready_transition_event(old: StatusBase, new: StatusBase) -> EventSpec | None
     before, after = find(old.conditions, "Ready"), find(new.conditions, "Ready")
     if after is None or (before is not None and (before.status, before.reason) == (after.status, after.reason)):
         return None
-    # Progress reasons (the host moving on by itself) are not worth a Warning.
-    kind: Literal["Normal", "Warning"] = "Normal" if after.status == "True" or after.reason in PROGRESS else "Warning"
-    return EventSpec(kind, after.reason, after.message)
-
-
-PROGRESS = {"Registering"}
+    if after.status == "True" or after.reason in PROGRESS:
+        return None if after.reason in PROGRESS else EventSpec("Normal", after.reason, after.message)
+    return EventSpec("Warning", after.reason, after.message)

@@ -1,14 +1,20 @@
 """oci.openstack.org/v1alpha1."""
 
 from .baremetalhost import (
+    PAUSED_ANNOTATION,
+    REBOOT_ANNOTATION,
     BareMetalHost,
     BareMetalHostSpec,
     BareMetalHostStatus,
     BMCDetails,
     ErrorType,
     OperationalStatus,
+    PendingReboot,
+    PowerCommand,
     ProvisioningState,
     ProvisioningStatus,
+    RebootMode,
+    RebootPhase,
 )
 from .meta import API_VERSION, CATEGORY, GROUP, VERSION, Condition, Resource
 from .noderole import NodeRole, NodeRoleSpec, NodeRoleStatus
@@ -21,6 +27,8 @@ __all__ = [
     "CATEGORY",
     "GROUP",
     "KINDS",
+    "PAUSED_ANNOTATION",
+    "REBOOT_ANNOTATION",
     "VERSION",
     "BMCDetails",
     "BareMetalHost",
@@ -35,7 +43,11 @@ __all__ = [
     "OpenStackClusterSpec",
     "OpenStackClusterStatus",
     "OperationalStatus",
+    "PendingReboot",
+    "PowerCommand",
     "ProvisioningState",
     "ProvisioningStatus",
+    "RebootMode",
+    "RebootPhase",
     "Resource",
 ]

@@ -26,6 +26,10 @@ MAC_PATTERN = r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$"
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 IPMI_DEFAULT_PORT = 623
 
+# Annotations users set on a host (metal3's names, in our group).
+REBOOT_ANNOTATION = "reboot.oci.openstack.org"  # value: hard (default) or soft; removed once done
+PAUSED_ANNOTATION = "paused.oci.openstack.org"  # any value: no BMC call, no status change
+
 
 class BMCDetails(WireModel):
     """How to reach the server's baseboard management controller."""
@@ -103,10 +107,14 @@ class BareMetalHostSpec(WireModel):
     root_device_hints: Annotated[
         RootDeviceHints | None, Field(description="Hints selecting the installation disk.")
     ] = None
+    power_off_on_delete: Annotated[
+        bool, Field(description="Power the server off when this BareMetalHost is deleted.")
+    ] = True
 
 
 class ProvisioningState(StrEnum):
-    REGISTERING = "registering"
+    REGISTERING = "registering"  # credentials being proven against the BMC
+    AVAILABLE = "available"  # managed: power follows spec.online
 
 
 class OperationalStatus(StrEnum):
@@ -116,6 +124,7 @@ class OperationalStatus(StrEnum):
 
 class ErrorType(StrEnum):
     REGISTRATION = "registration error"
+    POWER_MANAGEMENT = "power management error"
 
 
 class ProvisioningStatus(WireModel):
@@ -129,6 +138,32 @@ class CredentialsReference(WireModel):
 
     name: Annotated[str, Field(description="Secret name.")]
     resource_version: Annotated[str, Field(description="Secret resourceVersion that was validated.")]
+
+
+class RebootMode(StrEnum):
+    HARD = "hard"
+    SOFT = "soft"
+
+
+class RebootPhase(StrEnum):
+    CYCLING = "cycling"  # a power cycle was sent (at most once)
+    SHUTTING_DOWN = "shuttingDown"  # ACPI soft-off sent, waiting for the OS
+    FORCING_OFF = "forcingOff"  # the OS did not stop in time: hard off sent
+
+
+class PendingReboot(WireModel):
+    """A reboot asked for with the reboot annotation, recorded before any command is sent."""
+
+    mode: Annotated[RebootMode, Field(description="hard or soft.")]
+    phase: Annotated[RebootPhase, Field(description="What was last sent to the BMC for this reboot.")]
+    started: Annotated[datetime, Field(description="When the first command of this reboot was decided.")]
+
+
+class PowerCommand(WireModel):
+    """The last power command sent, recorded before sending so a restart never repeats it too soon."""
+
+    action: Annotated[Literal["on", "off", "soft", "cycle", "reset"], Field(description="Power action.")]
+    issued: Annotated[datetime, Field(description="When it was decided and recorded.")]
 
 
 class BareMetalHostStatus(StatusBase):
@@ -146,6 +181,10 @@ class BareMetalHostStatus(StatusBase):
         CredentialsReference | None, Field(description="Credentials Secret version last proven to work.")
     ] = None
     last_updated: Annotated[datetime | None, Field(description="When the operator last wrote this status.")] = None
+    pending_reboot: Annotated[
+        PendingReboot | None, Field(description="A reboot in progress (from the reboot annotation).")
+    ] = None
+    last_power_command: Annotated[PowerCommand | None, Field(description="The last power command sent.")] = None
 
 
 class BareMetalHost(Resource):

@@ -134,6 +134,10 @@ class Resource(WireModel):
     def namespace(self) -> str:
         return str(self.metadata.get("namespace", ""))
 
+    def metadata_annotations(self) -> dict[str, str]:
+        annotations = self.metadata.get("annotations")
+        return {str(k): str(v) for k, v in annotations.items()} if isinstance(annotations, dict) else {}
+
     @property
     def generation(self) -> int:
         value = self.metadata.get("generation", 0)

@@ -1,0 +1,179 @@
+"""BMC call governance: BMCs are small, slow computers that many operators overload.
+
+- at most one call in flight per BMC, and a global cap on calls in flight;
+- a per-BMC token bucket (calls per minute, with a burst);
+- a circuit breaker per BMC: after a failure, no call until a capped, jittered, exponential
+  backoff has passed (so an unreachable BMC costs one attempt per backoff, not one per tick);
+- every call on the governor's own threads with a timeout (pyghmi blocks and has no timeout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from .driver import BMCError, BMCTimeout
+
+T = TypeVar("T")
+
+CALLS = Counter("oci_bmc_calls_total", "BMC calls by operation and result.", ["operation", "result"])
+CALL_SECONDS = Histogram(
+    "oci_bmc_call_duration_seconds",
+    "Duration of BMC calls, by operation.",
+    ["operation"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+IN_FLIGHT = Gauge("oci_bmc_calls_in_flight", "BMC calls running now.")
+BUDGET_REFUSED = Counter("oci_bmc_budget_refused_total", "Calls refused because a BMC's rate budget was spent.")
+BUDGET_USED = Counter("oci_bmc_budget_used_total", "Rate-budget tokens spent on BMC calls.")
+BREAKERS_OPEN = Gauge("oci_bmc_breakers_open", "BMCs in backoff after failures.")
+
+
+@dataclass(frozen=True)
+class GovernorConfig:
+    max_in_flight: int = 16
+    calls_per_minute: float = 30.0
+    burst: int = 10
+    call_timeout: float = 20.0
+    backoff_base: float = 2.0
+    backoff_cap: float = 600.0
+
+
+class NotNow(Exception):
+    """The call was not made (breaker open or budget spent); try again after `retry_after` seconds."""
+
+    def __init__(self, reason: str, retry_after: float) -> None:
+        super().__init__(f"{reason}; retry in {retry_after:.1f}s")
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+def backoff_delay(failures: int, base: float, cap: float, rand: Callable[[], float] = random.random) -> float:
+    """Exponential in the number of consecutive failures, capped, with ±20 % jitter."""
+    if failures <= 0:
+        return 0.0
+    return float(min(cap, base * 2 ** (failures - 1)) * (0.8 + 0.4 * rand()))
+
+
+@dataclass
+class _BMCState:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    tokens: float = 0.0
+    refilled: float = 0.0
+    failures: int = 0
+    open_until: float = 0.0
+
+
+class Governor:
+    def __init__(self, config: GovernorConfig, clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self._clock = clock
+        self._executor = ThreadPoolExecutor(max_workers=config.max_in_flight, thread_name_prefix="bmc")
+        self._slots = asyncio.Semaphore(config.max_in_flight)
+        self._bmcs: dict[str, _BMCState] = {}
+
+    def _state(self, key: str) -> _BMCState:
+        state = self._bmcs.get(key)
+        if state is None:
+            state = self._bmcs[key] = _BMCState(tokens=float(self.config.burst), refilled=self._clock())
+        return state
+
+    def failures(self, key: str) -> int:
+        return self._state(key).failures
+
+    def reset(self, key: str) -> None:
+        """Forget the failures of a BMC (its credentials changed: the next try deserves to happen now)."""
+        state = self._state(key)
+        state.failures, state.open_until = 0, 0.0
+        self._count_open()
+
+    def forget(self, key: str) -> None:
+        self._bmcs.pop(key, None)
+        self._count_open()
+
+    def _take_token(self, state: _BMCState) -> float:
+        """0 when a token was taken, else the seconds until one is available."""
+        now = self._clock()
+        rate = self.config.calls_per_minute / 60.0
+        state.tokens = min(float(self.config.burst), state.tokens + (now - state.refilled) * rate)
+        state.refilled = now
+        if state.tokens >= 1.0:
+            state.tokens -= 1.0
+            BUDGET_USED.inc()
+            return 0.0
+        return (1.0 - state.tokens) / rate
+
+    def _count_open(self) -> None:
+        now = self._clock()
+        BREAKERS_OPEN.set(sum(1 for s in self._bmcs.values() if s.open_until > now))
+
+    async def call(self, key: str, operation: str, fn: Callable[[], T]) -> T:
+        """Run `fn` (a blocking driver call) for BMC `key` under every rule above."""
+        state = self._state(key)
+        wait = state.open_until - self._clock()
+        if wait > 0:
+            raise NotNow(f"BMC in backoff after {state.failures} failure(s)", wait)
+        await state.lock.acquire()
+        try:
+            wait = self._take_token(state)
+            if wait > 0:
+                BUDGET_REFUSED.inc()
+                raise NotNow("BMC rate budget spent", wait)
+            await self._slots.acquire()
+        except BaseException:
+            state.lock.release()
+            raise
+
+        def release(_: object = None) -> None:
+            IN_FLIGHT.dec()
+            self._slots.release()
+            state.lock.release()
+
+        IN_FLIGHT.inc()
+        started = self._clock()
+        future = asyncio.get_running_loop().run_in_executor(self._executor, fn)
+        try:
+            result = await asyncio.wait_for(asyncio.shield(future), self.config.call_timeout)
+        except TimeoutError:
+            # The thread still runs: keep this BMC's lock and the slot until it ends.
+            future.add_done_callback(release)
+            self._failed(state, operation, "timeout")
+            raise BMCTimeout(f"{operation} took longer than {self.config.call_timeout:.0f}s") from None
+        except BMCError as exc:
+            release()
+            self._failed(state, operation, exc.kind)
+            raise
+        except BaseException:
+            release()
+            raise
+        release()
+        CALLS.labels(operation, "ok").inc()
+        CALL_SECONDS.labels(operation).observe(self._clock() - started)
+        state.failures, state.open_until = 0, 0.0
+        self._count_open()
+        return result
+
+    def _failed(self, state: _BMCState, operation: str, kind: str) -> None:
+        CALLS.labels(operation, kind).inc()
+        state.failures += 1
+        state.open_until = self._clock() + backoff_delay(
+            state.failures, self.config.backoff_base, self.config.backoff_cap
+        )
+        self._count_open()
+
+    def busy(self, key: str) -> bool:
+        """A call to this BMC is in flight (or stuck past its timeout)."""
+        return self._state(key).lock.locked()
+
+    def retry_after(self, key: str) -> float:
+        return max(0.0, self._state(key).open_until - self._clock())
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,93 @@
+"""HTTP control plane of the simulator: read state and command logs, set faults, press buttons.
+
+GET  /bmcs                      all BMCs with their state
+GET  /bmcs/NAME/log             commands received, oldest first
+POST /bmcs/NAME/faults          {"drop": 0.2, "silent": false, "delay": 0, "rejectCredentials": false}
+POST /bmcs/NAME/power           {"on": true}   (the power button: no IPMI involved)
+POST /bmcs/NAME/credentials     {"username": "...", "password": "..."}
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from .fleet import Credentials, Fleet, VirtualBMC
+
+_FAULT_FIELDS = {
+    "drop": ("drop", float),
+    "silent": ("silent", bool),
+    "delay": ("delay", float),
+    "rejectCredentials": ("reject_credentials", bool),
+    "softOffDelay": ("soft_off_delay", float),
+}
+
+
+def _handler(fleet: Fleet) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return  # quiet: tests poll this a lot
+
+        def _reply(self, status: HTTPStatus, body: Any) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _target(self) -> tuple[VirtualBMC | None, str]:
+            parts = [p for p in self.path.split("?")[0].split("/") if p]
+            if len(parts) < 2 or parts[0] != "bmcs":
+                return None, ""
+            return fleet.bmcs.get(parts[1]), parts[2] if len(parts) > 2 else ""
+
+        def do_GET(self) -> None:
+            if self.path.rstrip("/") == "/bmcs":
+                self._reply(HTTPStatus.OK, [b.describe() for b in fleet.bmcs.values()])
+                return
+            bmc, what = self._target()
+            if bmc is None:
+                self._reply(HTTPStatus.NOT_FOUND, {"error": "no such BMC"})
+            elif what == "log":
+                self._reply(HTTPStatus.OK, bmc.log())
+            elif what == "":
+                self._reply(HTTPStatus.OK, bmc.describe())
+            else:
+                self._reply(HTTPStatus.NOT_FOUND, {"error": "unknown path"})
+
+        def do_POST(self) -> None:
+            bmc, what = self._target()
+            if bmc is None:
+                self._reply(HTTPStatus.NOT_FOUND, {"error": "no such BMC"})
+                return
+            try:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                if not isinstance(body, dict):
+                    raise ValueError("expected a JSON object")
+                if what == "faults":
+                    for key, value in body.items():
+                        attr, kind = _FAULT_FIELDS[key]
+                        setattr(bmc.faults, attr, kind(value))
+                elif what == "power":
+                    bmc.press_power_button(bool(body["on"]))
+                elif what == "credentials":
+                    bmc.credentials = Credentials(str(body["username"]), str(body["password"]))
+                else:
+                    self._reply(HTTPStatus.NOT_FOUND, {"error": "unknown path"})
+                    return
+            except (KeyError, ValueError, TypeError) as exc:
+                self._reply(HTTPStatus.BAD_REQUEST, {"error": f"bad request: {exc}"})
+                return
+            self._reply(HTTPStatus.OK, bmc.describe())
+
+    return Handler
+
+
+def serve(fleet: Fleet, address: str, port: int) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer((address, port), _handler(fleet))
+    threading.Thread(target=server.serve_forever, name="sim-control", daemon=True).start()
+    return server

@@ -1,0 +1,180 @@
+"""Virtual BMCs: power state, boot device, a command log, and fault knobs per BMC."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pyghmi.ipmi.bmc as pyghmi_bmc
+import pyghmi.ipmi.private.session as ipmisession
+
+from . import protocol
+
+# IPMI completion code "command not supported in present state" (e.g. power cycle while off).
+CC_NOT_IN_PRESENT_STATE = 0xD5
+
+
+@dataclass
+class Faults:
+    """What makes this BMC misbehave, all adjustable at run time."""
+
+    drop: float = 0.0  # fraction of replies lost on the wire
+    silent: bool = False  # never answers (unplugged, firewalled)
+    delay: float = 0.0  # seconds before every reply
+    reject_credentials: bool = False  # every password is wrong
+    soft_off_delay: float = 0.5  # seconds an OS takes to shut down after ACPI soft-off
+
+
+@dataclass
+class LogEntry:
+    time: float
+    command: str
+    detail: str = ""
+
+
+@dataclass
+class Credentials:
+    username: str
+    password: str = field(repr=False)
+
+
+class _AuthData:
+    """pyghmi looks passwords up with .get(username)."""
+
+    def __init__(self, owner: VirtualBMC) -> None:
+        self.owner = owner
+
+    def get(self, username: str) -> str | None:
+        creds = self.owner.credentials
+        if username != creds.username:
+            return None
+        # A wrong answer to the HMAC challenge is how a real BMC says "bad password".
+        return creds.password + "-rejected" if self.owner.faults.reject_credentials else creds.password
+
+
+class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
+    def __init__(self, name: str, credentials: Credentials, port: int, address: str = "127.0.0.1") -> None:
+        self.name = name
+        self.credentials = credentials
+        self.faults = Faults()
+        self.powered_on = False
+        self.boot_device = "default"
+        self.entries: list[LogEntry] = []
+        self.lock = threading.Lock()
+        super().__init__(_AuthData(self), port=port, address=address)
+        self.port = self.serversocket.getsockname()[1]
+        _SOCKETS[self.serversocket] = self
+
+    # Command log --------------------------------------------------------------------------------
+    def record(self, command: str, detail: str = "") -> None:
+        with self.lock:
+            self.entries.append(LogEntry(time.time(), command, detail))
+
+    def log(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [asdict(e) for e in self.entries]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "address": f"ipmi://127.0.0.1:{self.port}",
+            "port": self.port,
+            "username": self.credentials.username,
+            "password": self.credentials.password,
+            "poweredOn": self.powered_on,
+            "bootDevice": self.boot_device,
+            "faults": asdict(self.faults),
+        }
+
+    # pyghmi's BMC hooks ---------------------------------------------------------------------------
+    def get_power_state(self) -> str:
+        self.record("get_power")
+        return "on" if self.powered_on else "off"
+
+    def power_on(self) -> int:
+        self.record("power_on")
+        self.powered_on = True
+        return 0
+
+    def power_off(self) -> int:
+        self.record("power_off")
+        self.powered_on = False
+        return 0
+
+    def power_cycle(self) -> int:
+        self.record("power_cycle")
+        return 0 if self.powered_on else CC_NOT_IN_PRESENT_STATE
+
+    def power_reset(self) -> int:
+        self.record("power_reset")
+        return 0 if self.powered_on else CC_NOT_IN_PRESENT_STATE
+
+    def power_shutdown(self) -> int:
+        self.record("power_soft")
+        if self.powered_on:
+            timer = threading.Timer(self.faults.soft_off_delay, self._finish_soft_off)
+            timer.daemon = True
+            timer.start()
+        return 0
+
+    def _finish_soft_off(self) -> None:
+        self.powered_on = False
+        self.record("os_shutdown_complete")
+
+    def get_boot_device(self) -> str:
+        self.record("get_boot_device")
+        return self.boot_device
+
+    def set_boot_device(self, bootdevice: str) -> None:
+        self.record("set_boot_device", str(bootdevice))
+        self.boot_device = str(bootdevice)
+
+    def press_power_button(self, on: bool) -> None:
+        """Someone at the rack: the power changes without an IPMI command."""
+        self.powered_on = on
+        self.record("button", "on" if on else "off")
+
+
+_SOCKETS: dict[Any, VirtualBMC] = {}
+_original_sendto = ipmisession._io_sendto
+
+
+def _faulty_sendto(sock: Any, packet: bytes, sockaddr: Any) -> None:
+    bmc = _SOCKETS.get(sock)
+    if bmc is None:
+        _original_sendto(sock, packet, sockaddr)
+        return
+    faults = bmc.faults
+    if faults.silent or (faults.drop and random.random() < faults.drop):  # noqa: S311 - fault injection
+        return
+    if faults.delay > 0:
+        timer = threading.Timer(faults.delay, _original_sendto, (sock, packet, sockaddr))
+        timer.daemon = True
+        timer.start()
+        return
+    _original_sendto(sock, packet, sockaddr)
+
+
+class Fleet:
+    """N virtual BMCs in one process, sharing pyghmi's IO thread."""
+
+    def __init__(self) -> None:
+        protocol.install()
+        ipmisession._io_sendto = _faulty_sendto
+        self.bmcs: dict[str, VirtualBMC] = {}
+
+    def add(self, name: str, credentials: Credentials, port: int = 0, address: str = "127.0.0.1") -> VirtualBMC:
+        bmc = VirtualBMC(name, credentials, port, address)
+        self.bmcs[name] = bmc
+        return bmc
+
+    def serve_forever(self) -> None:
+        pyghmi_bmc.Bmc.listen(timeout=30)
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self.serve_forever, name="ipmi-io", daemon=True)
+        thread.start()
+        return thread

@@ -1,0 +1,87 @@
+"""`oci-operator bmc-sim`: start a fleet, describe it in a state file, optionally write manifests for it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import signal
+import threading
+from pathlib import Path
+
+import yaml
+
+from . import control
+from .fleet import Credentials, Fleet
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--count", type=int, default=3, help="number of virtual BMCs")
+    parser.add_argument("--prefix", default="node", help="BMC names are PREFIX-000, PREFIX-001, ...")
+    parser.add_argument("--address", default="127.0.0.1", help="UDP address the BMCs listen on")
+    parser.add_argument(
+        "--base-port", type=int, default=0, help="first UDP port (consecutive); 0: free ports chosen by the kernel"
+    )
+    parser.add_argument("--control-port", type=int, default=0, help="HTTP control port (0: any free)")
+    parser.add_argument("--username", default="admin", help="user name of every BMC")
+    parser.add_argument("--password", help="password of every BMC (default: a random one per BMC)")
+    parser.add_argument("--powered-on", action="store_true", help="start with the servers powered on")
+    parser.add_argument("--state-file", type=Path, help="write the fleet (ports, credentials, control URL) here")
+    parser.add_argument(
+        "--manifests", type=Path, help="write a Secret and a BareMetalHost per BMC here, ready for kubectl apply"
+    )
+
+
+def manifests(fleet: Fleet) -> list[dict[str, object]]:
+    docs: list[dict[str, object]] = []
+    for index, bmc in enumerate(fleet.bmcs.values()):
+        secret = f"{bmc.name}-bmc"
+        docs.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": secret},
+                "type": "Opaque",
+                "stringData": {"username": bmc.credentials.username, "password": bmc.credentials.password},
+            }
+        )
+        docs.append(
+            {
+                "apiVersion": "oci.openstack.org/v1alpha1",
+                "kind": "BareMetalHost",
+                "metadata": {"name": bmc.name},
+                "spec": {
+                    "bmc": {"address": f"ipmi://127.0.0.1:{bmc.port}", "credentialsName": secret},
+                    "bootMACAddress": f"52:54:00:00:{index // 256:02x}:{index % 256:02x}",
+                    "online": True,
+                },
+            }
+        )
+    return docs
+
+
+def run(args: argparse.Namespace) -> int:
+    fleet = Fleet()
+    for index in range(args.count):
+        password = args.password or secrets.token_urlsafe(12)
+        port = args.base_port + index if args.base_port else 0
+        bmc = fleet.add(f"{args.prefix}-{index:03d}", Credentials(args.username, password), port, args.address)
+        bmc.powered_on = args.powered_on
+    fleet.start()
+    server = control.serve(fleet, "127.0.0.1", args.control_port)
+    control_url = f"http://127.0.0.1:{server.server_address[1]}"
+    state = {"control": control_url, "bmcs": [b.describe() for b in fleet.bmcs.values()]}
+    if args.manifests:
+        args.manifests.write_text(yaml.safe_dump_all(manifests(fleet), sort_keys=False))
+    if args.state_file:
+        tmp = args.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        tmp.replace(args.state_file)  # readers never see a half-written file
+    print(f"bmc-sim: {args.count} BMCs on {args.address} UDP, control at {control_url}", flush=True)
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    server.shutdown()
+    return 0

@@ -1,0 +1,142 @@
+"""The BareMetalHost state machine: a table of provisioning states → step functions.
+
+A step observes (reads from the BMC), records what it saw in the working status, and returns at most
+one action. The runner persists the status before it sends the action, so the intent of every command
+is on record before the command leaves: a restarted operator reads it and does not repeat it.
+Diagram and rules: docs/baremetalhost-states.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from ..api.v1alpha1 import (
+    REBOOT_ANNOTATION,
+    PendingReboot,
+    PowerCommand,
+    ProvisioningState,
+    RebootMode,
+    RebootPhase,
+)
+from ..api.v1alpha1.meta import ConditionStatus
+from ..bmc.driver import PowerAction
+from ..conditions import set_condition
+from .host_context import HostContext
+
+
+@dataclass(frozen=True)
+class StepResult:
+    action: PowerAction | None = None
+    requeue_after: float | None = None
+    next_state: ProvisioningState | None = None  # None: stay
+
+
+Step = Callable[[HostContext], Awaitable[StepResult]]
+
+# Re-observe soon after a command, or straight away after recording a change.
+AFTER_COMMAND = 1.0
+NOW = 0.0
+
+
+def ready(ctx: HostContext, status: ConditionStatus, reason: str, message: str) -> None:
+    ctx.status.conditions = set_condition(ctx.status.conditions, "Ready", status, reason, message, ctx.host.generation)
+
+
+async def step_registering(ctx: HostContext) -> StepResult:
+    """Credentials were proven by the pass (see reconcilers.baremetalhost): the host is manageable."""
+    ctx.event("Normal", "Registered", f"BMC {ctx.host.spec.bmc.address} accepted the credentials")
+    return StepResult(next_state=ProvisioningState.AVAILABLE, requeue_after=NOW)
+
+
+async def step_available(ctx: HostContext) -> StepResult:
+    return await manage_power(ctx)
+
+
+STATES: dict[ProvisioningState, Step] = {
+    ProvisioningState.REGISTERING: step_registering,
+    ProvisioningState.AVAILABLE: step_available,
+}
+
+
+async def manage_power(ctx: HostContext) -> StepResult:
+    """Observe the power, record a difference first, then act once: reboot requests, then spec.online."""
+    assert ctx.bmc is not None
+    observed = await ctx.bmc.get_power()
+    status = ctx.status
+    if status.powered_on != observed:
+        before = "unknown" if status.powered_on is None else ("on" if status.powered_on else "off")
+        status.powered_on = observed
+        ctx.event("Normal", "PowerStateChanged", f"power is {'on' if observed else 'off'} (was {before})")
+        return StepResult(requeue_after=NOW)  # recorded; the next pass acts on it
+
+    reboot = reboot_step(ctx, observed)
+    if reboot is not None:
+        return reboot
+
+    desired = ctx.host.spec.online
+    if desired == observed:
+        ready(ctx, "True", "Available", f"power is {'on' if observed else 'off'} as requested")
+        return StepResult(requeue_after=ctx.settings.next_poll())
+
+    action = PowerAction.ON if desired else PowerAction.OFF
+    last = status.last_power_command
+    if last is not None and last.action == action.value:
+        waited = (ctx.now - last.issued).total_seconds()
+        if waited < ctx.settings.settle_timeout:
+            # Sent already (perhaps by a previous operator process): give the server time, don't repeat.
+            ready(ctx, "False", "PowerChanging", f"waiting for power {action.value} (sent {waited:.0f}s ago)")
+            return StepResult(requeue_after=min(AFTER_COMMAND * 2, ctx.settings.settle_timeout - waited))
+    status.last_power_command = PowerCommand(action=action.value, issued=ctx.now)
+    ready(ctx, "False", "PowerChanging", f"powering {action.value}")
+    return StepResult(action=action, requeue_after=AFTER_COMMAND)
+
+
+def reboot_step(ctx: HostContext, observed: bool) -> StepResult | None:
+    """Drive a reboot asked for by annotation; None when there is none to drive."""
+    status = ctx.status
+    requested = ctx.host.metadata_annotations().get(REBOOT_ANNOTATION)
+    pending = status.pending_reboot
+
+    if pending is None:
+        if requested is None:
+            return None
+        mode = RebootMode.SOFT if requested.strip().lower() == "soft" else RebootMode.HARD
+        if requested.strip().lower() not in ("", "hard", "soft"):
+            ctx.event("Warning", "InvalidReboot", f"{REBOOT_ANNOTATION}={requested!r}: expected hard or soft")
+            ctx.remove_annotations.append(REBOOT_ANNOTATION)
+            return StepResult(requeue_after=NOW)
+        if not observed:
+            ctx.event("Normal", "RebootSkipped", "the server is off; nothing to reboot")
+            ctx.remove_annotations.append(REBOOT_ANNOTATION)
+            return StepResult(requeue_after=NOW)
+        phase, action = (
+            (RebootPhase.SHUTTING_DOWN, PowerAction.SOFT_OFF)
+            if mode is RebootMode.SOFT
+            else (RebootPhase.CYCLING, PowerAction.CYCLE)
+        )
+        status.pending_reboot = PendingReboot(mode=mode, phase=phase, started=ctx.now)
+        ready(ctx, "False", "Rebooting", f"{mode.value} reboot requested")
+        return StepResult(action=action, requeue_after=AFTER_COMMAND)
+
+    if pending.phase is RebootPhase.CYCLING:
+        return finish_reboot(ctx, "power cycled")
+    if not observed:
+        return finish_reboot(ctx, "the OS shut down" if pending.phase is RebootPhase.SHUTTING_DOWN else "forced off")
+    waited = (ctx.now - pending.started).total_seconds()
+    if pending.phase is RebootPhase.SHUTTING_DOWN and waited >= ctx.settings.soft_reboot_timeout:
+        ctx.event("Warning", "SoftRebootTimedOut", f"the OS did not shut down in {waited:.0f}s; forcing power off")
+        status.pending_reboot = pending.model_copy(update={"phase": RebootPhase.FORCING_OFF})
+        return StepResult(action=PowerAction.OFF, requeue_after=AFTER_COMMAND)
+    ready(ctx, "False", "Rebooting", f"waiting for the OS to shut down ({waited:.0f}s)")
+    return StepResult(requeue_after=AFTER_COMMAND)
+
+
+def finish_reboot(ctx: HostContext, how: str) -> StepResult:
+    """The reboot's command went out once; the annotation goes, and spec.online powers it back on."""
+    assert ctx.status.pending_reboot is not None
+    ctx.event("Normal", "Rebooted", f"{ctx.status.pending_reboot.mode.value} reboot: {how}")
+    ctx.status.pending_reboot = None
+    ctx.status.last_power_command = None
+    ctx.remove_annotations.append(REBOOT_ANNOTATION)
+    return StepResult(requeue_after=NOW)

@@ -1,0 +1,55 @@
+"""BareMetalHosts wired to simulated BMCs, and how tests read them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .bmcsim import SimBMC
+from .kube import Kube, condition
+
+
+def host_manifest(
+    name: str, address: str, secret: str, online: bool = False, annotations: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "oci.openstack.org/v1alpha1",
+        "kind": "BareMetalHost",
+        "metadata": {"name": name, "annotations": annotations or {}},
+        "spec": {
+            "bmc": {"address": address, "credentialsName": secret},
+            "bootMACAddress": "52:54:00:aa:bb:01",
+            "online": online,
+        },
+    }
+
+
+def secret_manifest(name: str, username: str, password: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name},
+        "stringData": {"username": username, "password": password},
+    }
+
+
+def create_host(
+    kube: Kube, namespace: str, name: str, bmc: SimBMC, online: bool = False, password: str | None = None
+) -> None:
+    kube.create(namespace, secret_manifest(f"{name}-bmc", bmc.username, password or bmc.password))
+    kube.create(namespace, host_manifest(name, bmc.address, f"{name}-bmc", online))
+
+
+def ready(kube: Kube, namespace: str, name: str) -> tuple[str, str] | None:
+    cond = condition(kube.get(namespace, "BareMetalHost", name), "Ready")
+    return (cond["status"], cond["reason"]) if cond else None
+
+
+def status(kube: Kube, namespace: str, name: str) -> dict[str, Any]:
+    result: dict[str, Any] = kube.get(namespace, "BareMetalHost", name).get("status", {})
+    return result
+
+
+def settled(kube: Kube, namespace: str, name: str, powered_on: bool) -> bool:
+    """Available, Ready, and the recorded power state is the one wanted."""
+    current = status(kube, namespace, name)
+    return ready(kube, namespace, name) == ("True", "Available") and current.get("poweredOn") is powered_on

@@ -1,0 +1,81 @@
+"""BMC call governance rules, with a controllable clock."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from oci_operator.bmc.driver import BMCTimeout, BMCUnreachable
+from oci_operator.bmc.governor import Governor, GovernorConfig, NotNow, backoff_delay
+
+
+def test_backoff_grows_is_capped_and_jittered() -> None:
+    low = [backoff_delay(n, 2.0, 60.0, rand=lambda: 0.0) for n in range(1, 8)]
+    high = [backoff_delay(n, 2.0, 60.0, rand=lambda: 1.0) for n in range(1, 8)]
+    assert low == [1.6, 3.2, 6.4, 12.8, 25.6, 48.0, 48.0]
+    assert high[-1] == pytest.approx(72.0)
+    assert all(high[i] < low[i + 1] for i in range(4))  # even worst-case jitter keeps growing
+
+
+def test_rate_budget_refuses_past_the_burst() -> None:
+    now = [0.0]
+    governor = Governor(GovernorConfig(calls_per_minute=60, burst=2), clock=lambda: now[0])
+
+    async def three_calls() -> float:
+        await governor.call("b", "get_power", lambda: True)
+        await governor.call("b", "get_power", lambda: True)
+        with pytest.raises(NotNow) as refused:
+            await governor.call("b", "get_power", lambda: True)
+        now[0] += refused.value.retry_after
+        await governor.call("b", "get_power", lambda: True)
+        return refused.value.retry_after
+
+    assert asyncio.run(three_calls()) == pytest.approx(1.0)
+
+
+def test_one_call_in_flight_per_bmc_and_breaker_opens_on_failure() -> None:
+    governor = Governor(GovernorConfig(backoff_base=10.0))
+    running, peak = [0], [0]
+    lock = threading.Lock()
+
+    def slow() -> bool:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return True
+
+    def fail() -> bool:
+        raise BMCUnreachable("BMC x did not answer")
+
+    async def scenario() -> None:
+        await asyncio.gather(*(governor.call("same", "get_power", slow) for _ in range(4)))
+        with pytest.raises(BMCUnreachable):
+            await governor.call("same", "get_power", fail)
+        with pytest.raises(NotNow):
+            await governor.call("same", "get_power", slow)
+        governor.reset("same")
+        assert await governor.call("same", "get_power", slow)
+
+    asyncio.run(scenario())
+    assert peak[0] == 1
+
+
+def test_timeout_keeps_the_bmc_locked_until_the_thread_ends() -> None:
+    governor = Governor(GovernorConfig(call_timeout=0.05, backoff_base=0.0))
+    release = threading.Event()
+
+    async def scenario() -> None:
+        with pytest.raises(BMCTimeout):
+            await governor.call("b", "get_power", lambda: release.wait(5))
+        assert governor.busy("b")  # the stuck thread still holds this BMC
+        release.set()
+        assert await governor.call("b", "get_power", lambda: "second") == "second"
+        assert not governor.busy("b")
+
+    asyncio.run(scenario())
