@@ -131,7 +131,9 @@ class Governor:
             state.lock.release()
             raise
 
-        def release(_: object = None) -> None:
+        def release(done: object = None) -> None:
+            if isinstance(done, asyncio.Future) and not done.cancelled():
+                done.exception()  # a late failure of a timed-out call: already reported as a timeout
             IN_FLIGHT.dec()
             self._slots.release()
             state.lock.release()

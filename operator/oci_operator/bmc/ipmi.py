@@ -6,9 +6,9 @@ import threading
 from typing import Any
 
 import pyghmi.exceptions as pyghmi_exceptions
-import pyghmi.ipmi.private.session as pyghmi_session
 from pyghmi.ipmi import command as pyghmi_command
 
+from . import pyghmi_fixes
 from .driver import BMCAuthError, BMCCommandError, BMCError, BMCUnreachable, BootDevice, PowerAction
 
 # Chassis Control (netfn 0x00, cmd 0x02) directives: one packet per action, no read-before-write
@@ -23,22 +23,7 @@ _CHASSIS_CONTROL = {
 _AUTH_MARKERS = ("password", "unauthorized name", "insufficient privilege", "invalid role")
 
 
-def _cap_pyghmi_io_wait(cap: float = 0.01) -> None:
-    """pyghmi registers its wait for a reply only after sending; a reply landing in between is seen only
-    when the retry timer fires (0.5-1.7 s stalls on 5-20 % of calls, ../shared/docs/ipmi-notes.md).
-    Waking its waiters every 10 ms bounds that stall; pyghmi's own loop then re-checks its queue."""
-    original = pyghmi_session._io_wait
-    if getattr(original, "oci_capped", False):
-        return
-
-    def capped(timeout: float, myaddr: Any = None, evq: Any = None) -> None:
-        original(min(timeout, cap), myaddr, evq)
-
-    capped.oci_capped = True  # type: ignore[attr-defined]
-    pyghmi_session._io_wait = capped
-
-
-_cap_pyghmi_io_wait()
+pyghmi_fixes.apply()
 
 
 def _translate(exc: Exception, host: str, port: int) -> BMCError:
@@ -47,7 +32,7 @@ def _translate(exc: Exception, host: str, port: int) -> BMCError:
     where = f"{host}:{port}"
     if any(marker in text.lower() for marker in _AUTH_MARKERS):
         return BMCAuthError(f"BMC {where} rejected the credentials: {text}")
-    if not text or "timeout" in text.lower() or "session is no longer connected" in text.lower():
+    if not text or "timeout" in text.lower() or "no longer connected" in text.lower():
         return BMCUnreachable(f"BMC {where} did not answer")
     return BMCCommandError(f"BMC {where}: {text}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -11,7 +12,10 @@ from typing import Any
 import pyghmi.ipmi.bmc as pyghmi_bmc
 import pyghmi.ipmi.private.session as ipmisession
 
+from .. import pyghmi_fixes
 from . import protocol
+
+_log = logging.getLogger(__name__)
 
 # IPMI completion code "command not supported in present state" (e.g. power cycle while off).
 CC_NOT_IN_PRESENT_STATE = 0xD5
@@ -139,7 +143,7 @@ class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
 
 
 _SOCKETS: dict[Any, VirtualBMC] = {}
-_original_sendto = ipmisession._io_sendto
+_original_sendto = pyghmi_fixes.send_without_blocking_toggle
 
 
 def _faulty_sendto(sock: Any, packet: bytes, sockaddr: Any) -> None:
@@ -163,6 +167,7 @@ class Fleet:
 
     def __init__(self) -> None:
         protocol.install()
+        pyghmi_fixes.apply()
         ipmisession._io_sendto = _faulty_sendto
         self.bmcs: dict[str, VirtualBMC] = {}
 
@@ -172,7 +177,15 @@ class Fleet:
         return bmc
 
     def serve_forever(self) -> None:
-        pyghmi_bmc.Bmc.listen(timeout=30)
+        """Like pyghmi's Bmc.listen(), with two differences a fleet needs: an exception from one session
+        does not end the loop, and each wait is short. pyghmi registers a waiter only after checking its
+        queue, so a packet landing in between is seen at the wait's timeout: with listen()'s 30 s every
+        BMC of the fleet froze for up to 30 s; 50 ms bounds that."""
+        while True:
+            try:
+                ipmisession.Session.wait_for_rsp(0.05)
+            except Exception:
+                _log.exception("IPMI request handling failed; serving on")
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.serve_forever, name="ipmi-io", daemon=True)

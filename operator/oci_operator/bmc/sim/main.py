@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import secrets
 import signal
 import threading
@@ -61,6 +62,7 @@ def manifests(fleet: Fleet) -> list[dict[str, object]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     fleet = Fleet()
     for index in range(args.count):
         password = args.password or secrets.token_urlsafe(12)

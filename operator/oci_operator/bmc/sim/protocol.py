@@ -6,6 +6,8 @@ Three changes (see ../shared/docs/ipmi-notes.md):
 - An unknown user name got no answer (clients retried for ~15 s); we answer 0x0d "unauthorized name".
 - A retransmitted request (same session, sequence number and bytes) gets the cached reply instead of
   running the command again, as real BMCs do; otherwise a slow answer would double a power command.
+- A packet queued to a session whose client record vanished meanwhile is handed to the BMC as
+  sessionless data (pyghmi calls a method sessions do not have, killing its serving loop).
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ class SimServerSession(serversession.ServerSession):  # type: ignore[misc]
             return
         self._last_request, self._last_reply = key, None
         super().handle_client_request(request)
+
+    def sessionless_data(self, data: Any, sockaddr: Any) -> None:
+        self.bmc.sessionless_data(data, sockaddr)
 
     def send_ipmi_response(self, data: list[int] | None = None, code: int = 0) -> None:
         self._last_reply = (list(data or []), code)
