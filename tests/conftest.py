@@ -15,7 +15,7 @@ from support.operator_process import OperatorProcess, operator_process
 
 # Short intervals so that healing, polling and backoff are seen within a test's timeout.
 FAST_OPERATOR = (
-    *("--resync-interval", "2", "--power-poll-interval", "2", "--power-settle-timeout", "15"),
+    *("--power-poll-interval", "2", "--power-settle-timeout", "15"),
     *("--soft-reboot-timeout", "5", "--bmc-calls-per-minute", "600", "--bmc-burst", "30"),
     *("--bmc-backoff-base", "2", "--bmc-backoff-cap", "30"),
     # Above pyghmi's own give-up time (~5 s): a login cut short makes the next attempt join it.

@@ -28,7 +28,6 @@ def _run(args: argparse.Namespace) -> int:
         health_port=args.health_port,
         log_format=args.log_format,
         verbose=args.verbose,
-        resync_interval=args.resync_interval,
         power=PowerSettings(
             poll_interval=args.power_poll_interval,
             settle_timeout=args.power_settle_timeout,
@@ -92,12 +91,6 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--health-port", type=int, default=8081, help="liveness /healthz port")
     run.add_argument("--log-format", choices=("text", "json"), default="text")
     run.add_argument("--verbose", action="store_true", help="debug logging")
-    run.add_argument(
-        "--resync-interval",
-        type=float,
-        default=60.0,
-        help="seconds between looks at an unchanged object (default 60)",
-    )
     power = run.add_argument_group("power management")
     power.add_argument(
         "--power-poll-interval",

@@ -21,8 +21,5 @@ class OperatorConfig:
     health_port: int = 8081
     log_format: str = "text"
     verbose: bool = False
-    # How often every object is looked at again even when nothing changed in the API
-    # (a Secret appearing, a BMC recovering). Seconds.
-    resync_interval: float = 60.0
     power: PowerSettings = field(default_factory=PowerSettings)
     governor: GovernorConfig = field(default_factory=GovernorConfig)

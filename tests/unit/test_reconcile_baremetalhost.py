@@ -57,6 +57,13 @@ class Bench:
         self.host.metadata["annotations"] = annotations
         return result
 
+    def settle(self, online: bool) -> None:
+        """Registered, power observed and matching `online`: where most scenarios start."""
+        self.set(online=online)
+        for _ in range(3):
+            self.run()
+        assert self.ready() == ("True", "Available")
+
     def ready(self) -> tuple[str, str]:
         cond = find(self.host.status.conditions, "Ready")
         assert cond is not None
@@ -117,8 +124,7 @@ def test_registration_then_observe_then_power_on_once() -> None:
 
 def test_a_recorded_command_is_not_repeated_before_it_can_settle() -> None:
     bench = Bench(FakeDriver(powered_on=False))
-    for _ in range(3):
-        bench.run()
+    bench.settle(online=False)
     bench.set(online=True)
     bench.driver.set_power = lambda action: None  # type: ignore[method-assign]  # the server is slow to react
     assert bench.run(at=T0).action is PowerAction.ON
@@ -129,9 +135,7 @@ def test_a_recorded_command_is_not_repeated_before_it_can_settle() -> None:
 
 def test_hard_reboot_cycles_exactly_once_and_removes_the_annotation() -> None:
     bench = Bench(FakeDriver(powered_on=True))
-    bench.set(online=True)
-    for _ in range(3):
-        bench.run()
+    bench.settle(online=True)
     bench.set(online=True, annotations={REBOOT_ANNOTATION: "hard"})
     start = bench.run()
     assert start.action is PowerAction.CYCLE
@@ -148,9 +152,7 @@ def test_hard_reboot_cycles_exactly_once_and_removes_the_annotation() -> None:
 
 def test_soft_reboot_waits_for_the_os_then_forces_off() -> None:
     bench = Bench(FakeDriver(powered_on=True))
-    bench.set(online=True)
-    for _ in range(3):
-        bench.run()
+    bench.settle(online=True)
     bench.set(online=True, annotations={REBOOT_ANNOTATION: "soft"})
     bench.driver.set_power = lambda action: bench.driver.commands.append(f"set_power_{action.value}")  # type: ignore[method-assign]
     assert bench.run(at=T0).action is PowerAction.SOFT_OFF
@@ -187,8 +189,7 @@ def test_unreachable_bmc_backs_off_without_counting_skipped_attempts() -> None:
 
 def test_failed_action_is_not_remembered_as_sent() -> None:
     bench = Bench(FakeDriver(powered_on=False))
-    for _ in range(3):
-        bench.run()
+    bench.settle(online=False)
     bench.set(online=True)
     acting = bench.run()
     failed = record_action_failure(bench.host, acting.status, BMCUnreachable("BMC 10.0.0.5:623 did not answer"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..api.v1alpha1.meta import Resource, StatusBase
-from ..conditions import now, set_condition
+from ..conditions import set_condition
 from .outcome import Outcome, ready_transition_event
 
 
@@ -21,6 +21,3 @@ def reconcile_invalid(generation: int, old: StatusBase, problem: str) -> Outcome
     status.observed_generation = generation
     status.conditions = set_condition(status.conditions, "Ready", "False", "InvalidSpec", problem, generation)
     return Outcome(status=status, events=[e for e in [ready_transition_event(old, status)] if e])
-
-
-__all__ = ["now", "reconcile_invalid", "reconcile_validated"]
