@@ -30,11 +30,10 @@ def start_sim(count: int, workdir: Path) -> tuple[subprocess.Popen[bytes], list[
             "bmc-sim",
             "--count",
             str(count),
-            "--password",
-            PASSWORD,
             "--state-file",
             str(state),
         ],
+        env={**os.environ, "OCI_SIM_PASSWORD": PASSWORD},
         stdout=(workdir / "sim.log").open("wb"),
         stderr=subprocess.STDOUT,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import secrets
 import signal
 import threading
@@ -25,7 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--control-port", type=int, default=0, help="HTTP control port (0: any free)")
     parser.add_argument("--username", default="admin", help="user name of every BMC")
-    parser.add_argument("--password", help="password of every BMC (default: a random one per BMC)")
+    parser.add_argument(
+        "--password",
+        default=os.environ.get("OCI_SIM_PASSWORD"),
+        help="password of every BMC; better in $OCI_SIM_PASSWORD, off the command line (default: a random one per BMC)",
+    )
     parser.add_argument("--powered-on", action="store_true", help="start with the servers powered on")
     parser.add_argument("--state-file", type=Path, help="write the fleet (ports, credentials, control URL) here")
     parser.add_argument(
