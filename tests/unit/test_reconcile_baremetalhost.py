@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from oci_operator.api.v1alpha1 import REBOOT_ANNOTATION, BareMetalHost
-from oci_operator.bmc.access import BMCAccess
+from oci_operator.bmc.access import BMCPool
 from oci_operator.bmc.credentials import check_secret
 from oci_operator.bmc.driver import BMCAuthError, BMCUnreachable, PowerAction
 from oci_operator.bmc.governor import Governor, GovernorConfig
@@ -38,6 +38,7 @@ class Bench:
     def __init__(self, driver: FakeDriver, config: GovernorConfig | None = None) -> None:
         self.driver = driver
         self.governor = Governor(config or GovernorConfig(backoff_base=0.0))
+        self.pool = BMCPool(self.governor, factory=lambda address, username, password: self.driver)
         self.host = BareMetalHost.model_validate(body())
 
     def set(self, **kwargs: Any) -> None:
@@ -46,7 +47,7 @@ class Bench:
         self.host.status = status
 
     def run(self, credentials: Any = GOOD, at: datetime = T0) -> PassResult:
-        access = BMCAccess("ipmi://10.0.0.5", self.driver, self.governor)
+        access = self.pool.access("ipmi://10.0.0.5", credentials.credentials) if credentials.credentials else None
         result = asyncio.run(reconcile_pass(self.host, credentials, access, SETTINGS, at))
         self.host.status = result.status
         if result.action is not None:
@@ -196,6 +197,23 @@ def test_failed_action_is_not_remembered_as_sent() -> None:
     assert failed.status.last_power_command is None
     assert failed.status.error_type == "power management error"
     assert [(e.type, e.reason) for e in failed.events] == [("Warning", "BMCUnreachable")]
+
+
+def test_a_long_backoff_still_rereads_the_secret_every_poll_interval() -> None:
+    bench = Bench(
+        FakeDriver(fail_with=BMCAuthError("BMC 10.0.0.5:623 rejected the credentials")),
+        GovernorConfig(backoff_base=500.0, backoff_cap=600.0),
+    )
+    assert bench.run().requeue_after == SETTINGS.poll_interval
+    calls = len(bench.driver.commands)
+    assert bench.run().requeue_after == SETTINGS.poll_interval  # deferred: the BMC is left alone
+    assert len(bench.driver.commands) == calls
+    bench.driver.fail_with = None
+    fixed = check_secret("bmc", {"username": "u", "password": "right"}, "8")  # a new Secret version
+    bench.run(fixed)
+    # The old session is dropped and the new credentials are tried at once, despite the backoff.
+    assert bench.driver.commands[calls : calls + 2] == ["close", "check_credentials"]
+    assert bench.host.status.good_credentials is not None
 
 
 def test_password_stays_out_of_repr() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .credentials import BMCCredentials
@@ -34,8 +35,9 @@ class BMCAccess:
 class BMCPool:
     """Drivers cached per (address, credentials version) so sessions are reused across passes."""
 
-    def __init__(self, governor: Governor) -> None:
+    def __init__(self, governor: Governor, factory: Callable[[str, str, str], BMCDriver] = driver_for) -> None:
         self.governor = governor
+        self._factory = factory  # address, username, password -> driver
         self._drivers: dict[str, tuple[str, BMCDriver]] = {}
 
     def access(self, address: str, credentials: BMCCredentials) -> BMCAccess:
@@ -45,7 +47,7 @@ class BMCPool:
             if cached is not None:
                 cached[1].close()
                 self.governor.reset(address)  # new credentials: don't make them wait for the old backoff
-            cached = (version, driver_for(address, credentials.username, credentials.password))
+            cached = (version, self._factory(address, credentials.username, credentials.password))
             self._drivers[address] = cached
         return BMCAccess(address, cached[1], self.governor)
 

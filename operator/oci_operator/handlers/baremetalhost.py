@@ -23,7 +23,7 @@ from ..bmc.governor import NotNow
 from ..config import OperatorConfig
 from ..k8s import client as k8s
 from ..metrics import RECONCILE_DURATION, RECONCILE_ERRORS, RECONCILES
-from ..reconcilers.baremetalhost import reconcile_pass, record_action_failure
+from ..reconcilers.baremetalhost import reconcile_pass, record_action_failure, within_poll
 from ..reconcilers.host_context import PassResult
 from ..reconcilers.outcome import PROGRESS
 from ..reconcilers.simple import reconcile_invalid
@@ -100,12 +100,12 @@ class HostRunner:
         try:
             await bmc.set_power(action)
         except NotNow as wait:
-            return wait.retry_after
+            return within_poll(wait.retry_after, self.config.power)
         except BMCError as exc:
             failed = record_action_failure(host, result.status, exc)
             await self._persist(persisted, failed)
             self._account(failed, 0.0)
-            return bmc.governor.retry_after(bmc.key)
+            return within_poll(bmc.governor.retry_after(bmc.key), self.config.power)
         return result.requeue_after or 0.0
 
     def _account(self, result: PassResult, seconds: float) -> None:

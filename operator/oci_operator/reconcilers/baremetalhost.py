@@ -84,6 +84,13 @@ def record_action_failure(host: BareMetalHost, persisted: BareMetalHostStatus, e
     return PassResult(status=status, events=_finish(before, status, []))
 
 
+def within_poll(delay: float, settings: PowerSettings) -> float:
+    """Passes come at least every poll interval, even in a long backoff: a pass inside the backoff only
+    re-reads the Secret (the breaker keeps the BMC untouched), and new credentials reset the breaker, so
+    a corrected Secret heals the host within one poll interval rather than one backoff."""
+    return min(delay, settings.poll_interval)
+
+
 def _needs_registration(status: BareMetalHostStatus, credentials: CredentialsCheck) -> bool:
     good = status.good_credentials
     proven = credentials.credentials
@@ -124,10 +131,11 @@ async def reconcile_pass(
         step = await STATES[status.provisioning.state](ctx)
     except NotNow as wait:
         # Nothing was sent: change nothing, come back when the governor allows.
-        return PassResult(host.status, [], requeue_after=wait.retry_after, deferred=True)
+        return PassResult(host.status, [], requeue_after=within_poll(wait.retry_after, settings), deferred=True)
     except BMCError as exc:
         record_bmc_error(host, status, exc)
-        return PassResult(status, _finish(host, status, ctx.events), requeue_after=bmc.governor.retry_after(bmc.key))
+        retry = within_poll(bmc.governor.retry_after(bmc.key), settings)
+        return PassResult(status, _finish(host, status, ctx.events), requeue_after=retry)
     _clear_errors(status)
     if step.next_state is not None:
         status.provisioning.state = step.next_state
