@@ -78,6 +78,12 @@ class Governor:
         self._executor = ThreadPoolExecutor(max_workers=config.max_in_flight, thread_name_prefix="bmc")
         self._slots = asyncio.Semaphore(config.max_in_flight)
         self._bmcs: dict[str, _BMCState] = {}
+        # Counted when Prometheus scrapes, not on every call: a scan of all BMCs is not per-call work.
+        BREAKERS_OPEN.set_function(self.open_breakers)
+
+    def open_breakers(self) -> int:
+        now = self._clock()
+        return sum(1 for s in list(self._bmcs.values()) if s.open_until > now)
 
     def _state(self, key: str) -> _BMCState:
         state = self._bmcs.get(key)
@@ -92,11 +98,9 @@ class Governor:
         """Forget the failures of a BMC (its credentials changed: the next try deserves to happen now)."""
         state = self._state(key)
         state.failures, state.open_until = 0, 0.0
-        self._count_open()
 
     def forget(self, key: str) -> None:
         self._bmcs.pop(key, None)
-        self._count_open()
 
     def _take_token(self, state: _BMCState) -> float:
         """0 when a token was taken, else the seconds until one is available."""
@@ -109,10 +113,6 @@ class Governor:
             BUDGET_USED.inc()
             return 0.0
         return (1.0 - state.tokens) / rate
-
-    def _count_open(self) -> None:
-        now = self._clock()
-        BREAKERS_OPEN.set(sum(1 for s in self._bmcs.values() if s.open_until > now))
 
     async def call(self, key: str, operation: str, fn: Callable[[], T]) -> T:
         """Run `fn` (a blocking driver call) for BMC `key` under every rule above."""
@@ -159,7 +159,6 @@ class Governor:
         CALLS.labels(operation, "ok").inc()
         CALL_SECONDS.labels(operation).observe(self._clock() - started)
         state.failures, state.open_until = 0, 0.0
-        self._count_open()
         return result
 
     def _failed(self, state: _BMCState, operation: str, kind: str) -> None:
@@ -168,7 +167,6 @@ class Governor:
         state.open_until = self._clock() + backoff_delay(
             state.failures, self.config.backoff_base, self.config.backoff_cap
         )
-        self._count_open()
 
     def busy(self, key: str) -> bool:
         """A call to this BMC is in flight (or stuck past its timeout)."""

@@ -22,12 +22,11 @@ from ..bmc.driver import BMCError, PowerAction
 from ..bmc.governor import NotNow
 from ..config import OperatorConfig
 from ..k8s import client as k8s
-from ..metrics import RECONCILE_DURATION, RECONCILE_ERRORS, RECONCILES
+from ..metrics import RECONCILE_ERRORS, RECONCILES
 from ..reconcilers.baremetalhost import reconcile_pass, record_action_failure, within_poll
 from ..reconcilers.host_context import PassResult
-from ..reconcilers.outcome import PROGRESS
 from ..reconcilers.simple import reconcile_invalid
-from .common import Logger, invalid_message, plain, status_patch
+from .common import Logger, account, invalid_message, plain, status_patch
 
 PLURAL = BareMetalHost.info.plural
 KIND = BareMetalHost.info.kind
@@ -44,11 +43,6 @@ class HostRunner:
 
     async def _api(self, fn: Any, *args: Any) -> Any:
         return await asyncio.to_thread(fn, GROUP, VERSION, PLURAL, self.namespace, self.name, *args)
-
-    async def _credentials(self, host: BareMetalHost) -> CredentialsCheck:
-        secret_name = host.spec.bmc.credentials_name
-        found = await asyncio.to_thread(k8s.read_secret, host.namespace, secret_name)
-        return check_secret(secret_name, *found) if found else check_secret(secret_name, None)
 
     async def _persist(self, old: dict[str, Any], result: PassResult) -> dict[str, Any]:
         new = result.status.wire()
@@ -78,7 +72,7 @@ class HostRunner:
             return None
 
         started = time.monotonic()
-        credentials = await self._credentials(host)
+        credentials = await read_credentials(host.namespace, host.spec.bmc.credentials_name)
         bmc: BMCAccess | None = None
         if credentials.credentials is not None:
             bmc = self.pool.access(host.spec.bmc.address, credentials.credentials)
@@ -112,16 +106,14 @@ class HostRunner:
         if result.deferred:
             self.logger.debug("deferred by BMC governance for %.1fs", result.requeue_after or 0.0)
             return
-        ready = next((c for c in result.status.conditions if c.type == "Ready"), None)
-        failed = ready is not None and ready.status == "False" and ready.reason not in PROGRESS
-        RECONCILES.labels(KIND, "error" if failed else "ok").inc()
-        RECONCILE_DURATION.labels(KIND).observe(seconds)
-        if failed and ready is not None:
-            RECONCILE_ERRORS.labels(KIND, ready.reason).inc()
         state = result.status.provisioning.state.value if result.status.provisioning else "-"
-        decision = f"state={state} Ready={ready.status if ready else '-'} reason={ready.reason if ready else '-'}"
         action = f" action=power-{result.action.value}" if result.action else ""
-        self.logger.info("reconciled %s: %s%s", KIND, decision, action)
+        account(KIND, result.status, seconds, self.logger, f"state={state}{action}")
+
+
+async def read_credentials(namespace: str, secret_name: str) -> CredentialsCheck:
+    found = await asyncio.to_thread(k8s.read_secret, namespace, secret_name)
+    return check_secret(secret_name, *found) if found else check_secret(secret_name, None)
 
 
 def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
@@ -163,9 +155,8 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
             logger.info("deleted without powering off (paused or powerOffOnDelete=false)")
             pool.drop(address)
             return
-        found = await asyncio.to_thread(k8s.read_secret, host.namespace, host.spec.bmc.credentials_name)
-        credentials = check_secret(host.spec.bmc.credentials_name, *found) if found else None
-        if credentials is None or credentials.credentials is None:
+        credentials = await read_credentials(host.namespace, host.spec.bmc.credentials_name)
+        if credentials.credentials is None:
             kopf.warn(body, reason="PowerOffSkipped", message="no usable BMC credentials: the server was left as is")
             pool.drop(address)
             return

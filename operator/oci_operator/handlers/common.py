@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -39,59 +38,56 @@ Reconcile = Callable[[Any], Awaitable[Outcome]]
 Logger = logging.Logger | logging.LoggerAdapter[Any]
 
 
+def account(
+    kind: str, status: StatusBase, seconds: float, logger: Logger, detail: str, level: int = logging.INFO
+) -> None:
+    """Metrics for one finished reconcile, and its one log line with the decision."""
+    ready = next((c for c in status.conditions if c.type == "Ready"), None)
+    failed = ready is not None and ready.status == "False" and ready.reason not in PROGRESS
+    RECONCILES.labels(kind, "error" if failed else "ok").inc()
+    RECONCILE_DURATION.labels(kind).observe(seconds)
+    if failed and ready is not None:
+        RECONCILE_ERRORS.labels(kind, ready.reason).inc()
+    decision = f"Ready={ready.status} reason={ready.reason}" if ready else "no Ready condition"
+    logger.log(level, "reconciled %s: %s; %s", kind, decision, detail)
+
+
 async def run_reconcile(
     model: type[Resource],
     body: kopf.Body,
     patch: kopf.Patch,
-    memo: Any,
     logger: Logger,
     reconcile: Reconcile,
 ) -> None:
     """Validate the body into `model`, reconcile, and write back what changed.
 
-    One reconcile per object at a time: change handlers and timers share a per-object lock."""
+    kopf runs one change handler per object at a time, so no lock is needed here."""
     kind = model.info.kind
-    lock: asyncio.Lock = memo.setdefault("reconcile_lock", asyncio.Lock())
-    async with lock:
-        started = time.monotonic()
-        raw = plain(body)
-        old_status_raw = raw.get("status") or {}
-        try:
-            obj = model.model_validate(raw)
-        except ValidationError as exc:
-            old_status = StatusBase.model_validate(
-                {k: v for k, v in old_status_raw.items() if k in ("observedGeneration", "conditions")}
-            )
-            generation = int(raw.get("metadata", {}).get("generation", 0))
-            outcome = reconcile_invalid(generation, old_status, invalid_message(exc))
-        else:
-            try:
-                outcome = await reconcile(obj)
-            except Exception as exc:
-                RECONCILES.labels(kind, "error").inc()
-                RECONCILE_ERRORS.labels(kind, type(exc).__name__).inc()
-                raise kopf.TemporaryError(f"reconcile failed: {exc}", delay=10) from exc
-            finally:
-                RECONCILE_DURATION.labels(kind).observe(time.monotonic() - started)
-
-        new_status = outcome.status.wire()
-        changes = status_patch(old_status_raw, new_status)
-        if changes:
-            patch.status.update(changes)
-        for event in outcome.events:
-            kopf.event(body, type=event.type, reason=event.reason, message=event.message)
-
-        ready = next((c for c in outcome.status.conditions if c.type == "Ready"), None)
-        failed = ready is not None and ready.status == "False" and ready.reason not in PROGRESS
-        RECONCILES.labels(kind, "error" if failed else "ok").inc()
-        if failed and ready is not None:
-            RECONCILE_ERRORS.labels(kind, ready.reason).inc()
-        decision = f"Ready={ready.status} reason={ready.reason}" if ready else "no Ready condition"
-        level = logging.INFO if changes else logging.DEBUG
-        logger.log(
-            level,
-            "reconciled %s: %s; status fields changed: %s",
-            kind,
-            decision,
-            ", ".join(sorted(changes)) or "none",
+    started = time.monotonic()
+    raw = plain(body)
+    old_status_raw = raw.get("status") or {}
+    try:
+        obj = model.model_validate(raw)
+    except ValidationError as exc:
+        old_status = StatusBase.model_validate(
+            {k: v for k, v in old_status_raw.items() if k in ("observedGeneration", "conditions")}
         )
+        generation = int(raw.get("metadata", {}).get("generation", 0))
+        outcome = reconcile_invalid(generation, old_status, invalid_message(exc))
+    else:
+        try:
+            outcome = await reconcile(obj)
+        except Exception as exc:
+            RECONCILES.labels(kind, "error").inc()
+            RECONCILE_ERRORS.labels(kind, type(exc).__name__).inc()
+            raise kopf.TemporaryError(f"reconcile failed: {exc}", delay=10) from exc
+
+    changes = status_patch(old_status_raw, outcome.status.wire())
+    if changes:
+        patch.status.update(changes)
+    for event in outcome.events:
+        kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+    detail = "status fields changed: " + (", ".join(sorted(changes)) or "none")
+    account(
+        kind, outcome.status, time.monotonic() - started, logger, detail, logging.INFO if changes else logging.DEBUG
+    )

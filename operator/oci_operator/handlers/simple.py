@@ -22,8 +22,8 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
     for model in (NodeRole, OpenStackCluster):
 
         def make(model: type[Resource]) -> Any:
-            async def on_change(body: kopf.Body, patch: kopf.Patch, memo: Any, logger: Logger, **_: Any) -> None:
-                await run_reconcile(model, body, patch, memo, logger, reconcile_resource)
+            async def on_change(body: kopf.Body, patch: kopf.Patch, logger: Logger, **_: Any) -> None:
+                await run_reconcile(model, body, patch, logger, reconcile_resource)
 
             return on_change
 
