@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,8 @@ from typing import Any
 import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
+
+from .waiting import wait_for
 
 GROUP, VERSION = "oci.openstack.org", "v1alpha1"
 REPO = Path(__file__).resolve().parents[2]
@@ -47,13 +48,14 @@ class Kube:
                 ext.create_custom_resource_definition(body)
         for path in sorted((REPO / "crds").glob("*.yaml")):
             name = yaml.safe_load(path.read_text())["metadata"]["name"]
-            deadline = time.monotonic() + 30
-            while not any(
-                c.type == "Established" and c.status == "True"
-                for c in (ext.read_custom_resource_definition(name).status.conditions or [])
-            ):
-                assert time.monotonic() < deadline, f"CRD {name} not established"
-                time.sleep(0.2)
+            wait_for(
+                lambda name=name: any(
+                    c.type == "Established" and c.status == "True"
+                    for c in (ext.read_custom_resource_definition(name).status.conditions or [])
+                ),
+                30,
+                f"CRD {name} to be established",
+            )
 
     def new_namespace(self, prefix: str) -> str:
         name = f"{prefix}{uuid.uuid4().hex[:10]}"
