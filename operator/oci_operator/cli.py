@@ -18,7 +18,7 @@ def _run(args: argparse.Namespace) -> int:
     from .bmc.access import BMCPool
     from .bmc.governor import Governor, GovernorConfig
     from .k8s import client as k8s
-    from .reconcilers.host_context import PowerSettings
+    from .reconcilers.host_context import HostSettings
 
     config = OperatorConfig(
         kubeconfig=args.kubeconfig,
@@ -28,10 +28,14 @@ def _run(args: argparse.Namespace) -> int:
         health_port=args.health_port,
         log_format=args.log_format,
         verbose=args.verbose,
-        power=PowerSettings(
+        power=HostSettings(
             poll_interval=args.power_poll_interval,
             settle_timeout=args.power_settle_timeout,
             soft_reboot_timeout=args.soft_reboot_timeout,
+            boot_poll_interval=args.boot_poll_interval,
+            inspect_timeout=args.inspect_timeout,
+            provision_timeout=args.provision_timeout,
+            deprovision_timeout=args.deprovision_timeout,
         ),
         governor=GovernorConfig(
             max_in_flight=args.bmc_max_in_flight,
@@ -110,6 +114,13 @@ def parser() -> argparse.ArgumentParser:
         default=180.0,
         help="seconds an OS gets to obey a soft reboot before a hard power off (default 180)",
     )
+    jobs = run.add_argument_group("network boot jobs (inspect, install, wipe)")
+    jobs.add_argument(
+        "--boot-poll-interval", type=float, default=2.0, help="seconds between looks for a node's report (default 2)"
+    )
+    jobs.add_argument("--inspect-timeout", type=float, default=1800.0, help="seconds before inspection fails")
+    jobs.add_argument("--provision-timeout", type=float, default=5400.0, help="seconds before an install fails")
+    jobs.add_argument("--deprovision-timeout", type=float, default=1800.0, help="seconds before a wipe fails")
     bmc = run.add_argument_group("BMC call governance")
     bmc.add_argument("--bmc-max-in-flight", type=int, default=16, help="BMC calls running at once, all BMCs")
     bmc.add_argument("--bmc-calls-per-minute", type=float, default=30.0, help="rate budget per BMC")
@@ -123,6 +134,12 @@ def parser() -> argparse.ArgumentParser:
     )
     bmc.add_argument("--bmc-backoff-cap", type=float, default=600.0, help="longest backoff (seconds)")
     run.set_defaults(func=_run)
+
+    boot = sub.add_parser("bootserver", help="run the boot server sidecar (dnsmasq DHCP/TFTP + HTTP)")
+    from .bootserver import main as boot_main
+
+    boot_main.add_arguments(boot)
+    boot.set_defaults(func=boot_main.run)
 
     sim = sub.add_parser("bmc-sim", help="run virtual BMCs speaking IPMI on loopback UDP (tests, demos)")
     from .bmc.sim import main as sim_main

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .bmc.governor import GovernorConfig
-from .reconcilers.host_context import PowerSettings
+from .reconcilers.host_context import HostSettings
 
 # kopf keeps its finalizer and per-handler progress under this prefix (set once, here).
 KOPF_PREFIX = "oci.openstack.org"
@@ -21,5 +21,5 @@ class OperatorConfig:
     health_port: int = 8081
     log_format: str = "text"
     verbose: bool = False
-    power: PowerSettings = field(default_factory=PowerSettings)
+    power: HostSettings = field(default_factory=HostSettings)
     governor: GovernorConfig = field(default_factory=GovernorConfig)

@@ -17,6 +17,13 @@ RECONCILE_DURATION = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 
+BOOT_REQUESTS = Counter(
+    "oci_bootserver_requests_total", "Boot server HTTP requests, by route and status code.", ["route", "code"]
+)
+BOOT_CALLBACKS = Counter(
+    "oci_bootserver_callbacks_total", "Node reports accepted by the boot server, by event.", ["event"]
+)
+
 
 def serve(address: str, port: int) -> None:
     """Expose /metrics on a background thread (prometheus-client's own server)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from oci_operator.api.v1alpha1 import INSPECT_ANNOTATION
+
 from .bmcsim import SimBMC
 from .kube import Kube, condition
 
@@ -11,10 +13,11 @@ from .kube import Kube, condition
 def host_manifest(
     name: str, address: str, secret: str, online: bool = False, annotations: dict[str, str] | None = None
 ) -> dict[str, Any]:
+    """A host for power tests: inspection is disabled (metal3's way), so it goes straight to available."""
     return {
         "apiVersion": "oci.openstack.org/v1alpha1",
         "kind": "BareMetalHost",
-        "metadata": {"name": name, "annotations": annotations or {}},
+        "metadata": {"name": name, "annotations": {INSPECT_ANNOTATION: "disabled", **(annotations or {})}},
         "spec": {
             "bmc": {"address": address, "credentialsName": secret},
             "bootMACAddress": "52:54:00:aa:bb:01",

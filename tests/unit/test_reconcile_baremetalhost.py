@@ -2,76 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
-from oci_operator.api.v1alpha1 import REBOOT_ANNOTATION, BareMetalHost
-from oci_operator.bmc.access import BMCPool
+from oci_operator.api.v1alpha1 import REBOOT_ANNOTATION
 from oci_operator.bmc.credentials import check_secret
 from oci_operator.bmc.driver import BMCAuthError, BMCUnreachable, PowerAction
-from oci_operator.bmc.governor import Governor, GovernorConfig
-from oci_operator.conditions import find
-from oci_operator.reconcilers.baremetalhost import reconcile_pass, record_action_failure
-from oci_operator.reconcilers.host_context import PassResult, PowerSettings
+from oci_operator.bmc.governor import GovernorConfig
+from oci_operator.reconcilers.baremetalhost import record_action_failure
+from oci_operator.reconcilers.host_context import PassResult
 from support.fake_bmc import FakeDriver
-
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-SETTINGS = PowerSettings(poll_interval=60, settle_timeout=30, soft_reboot_timeout=100)
-GOOD = check_secret("bmc", {"username": "u", "password": "p"}, "7")
-
-
-def body(online: bool = False, annotations: dict[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "metadata": {"name": "h", "namespace": "n", "generation": 2, "annotations": annotations or {}},
-        "spec": {
-            "bmc": {"address": "ipmi://10.0.0.5", "credentialsName": "bmc"},
-            "bootMACAddress": "52:54:00:00:00:01",
-            "online": online,
-        },
-    }
-
-
-class Bench:
-    """Runs passes like the runner does: status persisted, action applied to the fake driver."""
-
-    def __init__(self, driver: FakeDriver, config: GovernorConfig | None = None) -> None:
-        self.driver = driver
-        self.governor = Governor(config or GovernorConfig(backoff_base=0.0))
-        self.pool = BMCPool(self.governor, factory=lambda address, username, password: self.driver)
-        self.host = BareMetalHost.model_validate(body())
-
-    def set(self, **kwargs: Any) -> None:
-        status = self.host.status
-        self.host = BareMetalHost.model_validate(body(**kwargs))
-        self.host.status = status
-
-    def run(self, credentials: Any = GOOD, at: datetime = T0) -> PassResult:
-        access = self.pool.access("ipmi://10.0.0.5", credentials.credentials) if credentials.credentials else None
-        result = asyncio.run(reconcile_pass(self.host, credentials, access, SETTINGS, at))
-        self.host.status = result.status
-        if result.action is not None:
-            self.driver.set_power(result.action)
-        annotations = self.host.metadata_annotations()
-        for key in result.remove_annotations:
-            annotations.pop(key, None)
-        self.host.metadata["annotations"] = annotations
-        return result
-
-    def settle(self, online: bool) -> None:
-        """Registered, power observed and matching `online`: where most scenarios start."""
-        self.set(online=online)
-        for _ in range(3):
-            self.run()
-        assert self.ready() == ("True", "Available")
-
-    def ready(self) -> tuple[str, str]:
-        cond = find(self.host.status.conditions, "Ready")
-        assert cond is not None
-        return cond.status, cond.reason
-
-    def power_commands(self) -> list[str]:
-        return [c for c in self.driver.commands if c.startswith("set_power")]
+from support.host_bench import SETTINGS, T0, Bench
 
 
 def reasons(result: PassResult) -> list[tuple[str, str]]:
@@ -104,15 +44,15 @@ def test_registration_then_observe_then_power_on_once() -> None:
     observed = bench.run()
     assert bench.host.status.powered_on is False
     assert ("Normal", "PowerStateChanged") in reasons(observed)
-    assert observed.action is None  # recorded first; acting is the next pass's job
+    assert observed.power_action is None  # recorded first; acting is the next pass's job
 
     steady = bench.run()
-    assert steady.action is None
+    assert steady.power_action is None
     assert bench.ready() == ("True", "Available")
 
     bench.set(online=True)
     acting = bench.run()
-    assert acting.action is PowerAction.ON
+    assert acting.power_action is PowerAction.ON
     assert bench.host.status.last_power_command is not None
     assert bench.ready() == ("False", "PowerChanging")
 
@@ -128,10 +68,10 @@ def test_a_recorded_command_is_not_repeated_before_it_can_settle() -> None:
     bench.settle(online=False)
     bench.set(online=True)
     bench.driver.set_power = lambda action: None  # type: ignore[method-assign]  # the server is slow to react
-    assert bench.run(at=T0).action is PowerAction.ON
-    assert bench.run(at=T0 + timedelta(seconds=10)).action is None
+    assert bench.run(at=T0).power_action is PowerAction.ON
+    assert bench.run(at=T0 + timedelta(seconds=10)).power_action is None
     assert bench.ready() == ("False", "PowerChanging")
-    assert bench.run(at=T0 + timedelta(seconds=31)).action is PowerAction.ON  # settle timeout passed
+    assert bench.run(at=T0 + timedelta(seconds=31)).power_action is PowerAction.ON  # settle timeout passed
 
 
 def test_hard_reboot_cycles_exactly_once_and_removes_the_annotation() -> None:
@@ -139,10 +79,10 @@ def test_hard_reboot_cycles_exactly_once_and_removes_the_annotation() -> None:
     bench.settle(online=True)
     bench.set(online=True, annotations={REBOOT_ANNOTATION: "hard"})
     start = bench.run()
-    assert start.action is PowerAction.CYCLE
+    assert start.power_action is PowerAction.CYCLE
     assert bench.host.status.pending_reboot is not None
     done = bench.run()
-    assert done.action is None
+    assert done.power_action is None
     assert done.remove_annotations == [REBOOT_ANNOTATION]
     assert bench.host.status.pending_reboot is None
     assert ("Normal", "Rebooted") in reasons(done)
@@ -156,10 +96,10 @@ def test_soft_reboot_waits_for_the_os_then_forces_off() -> None:
     bench.settle(online=True)
     bench.set(online=True, annotations={REBOOT_ANNOTATION: "soft"})
     bench.driver.set_power = lambda action: bench.driver.commands.append(f"set_power_{action.value}")  # type: ignore[method-assign]
-    assert bench.run(at=T0).action is PowerAction.SOFT_OFF
-    assert bench.run(at=T0 + timedelta(seconds=50)).action is None  # the OS may still be shutting down
+    assert bench.run(at=T0).power_action is PowerAction.SOFT_OFF
+    assert bench.run(at=T0 + timedelta(seconds=50)).power_action is None  # the OS may still be shutting down
     forced = bench.run(at=T0 + timedelta(seconds=101))
-    assert forced.action is PowerAction.OFF
+    assert forced.power_action is PowerAction.OFF
     assert ("Warning", "SoftRebootTimedOut") in reasons(forced)
 
 

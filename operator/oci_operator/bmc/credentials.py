@@ -29,6 +29,11 @@ class CredentialsCheck:
     problem: CredentialsProblem | None = None
     detail: str = ""
 
+    @classmethod
+    def absent(cls) -> CredentialsCheck:
+        """For a host without spec.bmc: there is no Secret to look for."""
+        return cls("", problem=CredentialsProblem.MISSING, detail="no spec.bmc")
+
 
 def check_secret(secret_name: str, data: dict[str, str] | None, resource_version: str = "") -> CredentialsCheck:
     """`data` is the Secret's decoded data, or None when the Secret does not exist."""

@@ -24,7 +24,7 @@ from ..config import OperatorConfig
 from ..k8s import client as k8s
 from ..metrics import RECONCILE_ERRORS, RECONCILES
 from ..reconcilers.baremetalhost import reconcile_pass, record_action_failure, within_poll
-from ..reconcilers.host_context import PassResult
+from ..reconcilers.host_context import Command, PassResult, SetBootDevice
 from ..reconcilers.simple import reconcile_invalid
 from .common import Logger, account, invalid_message, plain, status_patch
 
@@ -72,27 +72,36 @@ class HostRunner:
             return None
 
         started = time.monotonic()
-        credentials = await read_credentials(host.namespace, host.spec.bmc.credentials_name)
         bmc: BMCAccess | None = None
-        if credentials.credentials is not None:
-            bmc = self.pool.access(host.spec.bmc.address, credentials.credentials)
+        credentials = CredentialsCheck.absent()
+        if host.spec.bmc is not None:
+            credentials = await read_credentials(host.namespace, host.spec.bmc.credentials_name)
+            if credentials.credentials is not None:
+                bmc = self.pool.access(host.spec.bmc.address, credentials.credentials)
         result = await reconcile_pass(host, credentials, bmc, self.config.power)
         # Order matters for crash safety: annotations first (a finished reboot must not look new),
         # then the status that records the intent, then the single command.
         if result.remove_annotations:
             await self._api(k8s.remove_annotations, result.remove_annotations)
         persisted = await self._persist(old_status, result)
+        if result.boot_token is not None:
+            uid = str(raw["metadata"].get("uid", ""))
+            mac = host.spec.boot_mac_address
+            await asyncio.to_thread(k8s.ensure_boot_token, self.namespace, self.name, uid, mac, result.boot_token)
         requeue = result.requeue_after
-        if result.action is not None and bmc is not None:
+        if result.actions and bmc is not None:
             requeue = await self._act(host, bmc, result, persisted)
         self._account(result, time.monotonic() - started)
         return requeue
 
     async def _act(self, host: BareMetalHost, bmc: BMCAccess, result: PassResult, persisted: dict[str, Any]) -> float:
-        action: PowerAction = result.action  # type: ignore[assignment]
-        self.logger.info("sending power %s to %s", action.value, host.spec.bmc.address)
         try:
-            await bmc.set_power(action)
+            for command in result.actions:
+                self.logger.info("sending %s to %s", describe(command), bmc.key)
+                if isinstance(command, SetBootDevice):
+                    await bmc.set_boot_device(command.device, command.persistent, command.uefi)
+                else:
+                    await bmc.set_power(command)
         except NotNow as wait:
             return within_poll(wait.retry_after, self.config.power)
         except BMCError as exc:
@@ -107,8 +116,14 @@ class HostRunner:
             self.logger.debug("deferred by BMC governance for %.1fs", result.requeue_after or 0.0)
             return
         state = result.status.provisioning.state.value if result.status.provisioning else "-"
-        action = f" action=power-{result.action.value}" if result.action else ""
+        action = f" actions={','.join(describe(c) for c in result.actions)}" if result.actions else ""
         account(KIND, result.status, seconds, self.logger, f"state={state}{action}")
+
+
+def describe(command: Command) -> str:
+    if isinstance(command, SetBootDevice):
+        return f"bootdev-{command.device.value}{'-persistent' if command.persistent else ''}"
+    return f"power-{command.value}"
 
 
 async def read_credentials(namespace: str, secret_name: str) -> CredentialsCheck:
@@ -150,6 +165,8 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
             host = BareMetalHost.model_validate(plain(body))
         except ValidationError:
             return  # never valid, never managed
+        if host.spec.bmc is None:
+            return  # a discovered host: no BMC to power off
         address = host.spec.bmc.address
         if PAUSED_ANNOTATION in host.metadata_annotations() or not host.spec.power_off_on_delete:
             logger.info("deleted without powering off (paused or powerOffOnDelete=false)")

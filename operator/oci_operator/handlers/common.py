@@ -24,8 +24,17 @@ def plain(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def status_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """A merge patch turning `old` into `new` at the top level of status (null deletes a field)."""
-    patch: dict[str, Any] = {key: value for key, value in new.items() if old.get(key) != value}
+    """A JSON merge patch (RFC 7386) turning `old` into `new`: objects are merged key by key, so a
+    field dropped from a nested object must be sent as null, or the API server keeps it."""
+    patch: dict[str, Any] = {}
+    for key, value in new.items():
+        before = old.get(key)
+        if isinstance(value, Mapping) and isinstance(before, Mapping):
+            nested = status_patch(before, value)
+            if nested:
+                patch[key] = nested
+        elif before != value:
+            patch[key] = value
     patch.update({key: None for key in old if key not in new})
     return patch
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,3 +110,45 @@ def remove_annotations(group: str, version: str, plural: str, namespace: str, na
         {"metadata": {"annotations": dict.fromkeys(keys)}},
         _content_type="application/merge-patch+json",
     )
+
+
+# Boot tokens ------------------------------------------------------------------------------------
+# One Secret per host, replaced at each network boot job; owned by the host so it goes with it.
+BOOT_TOKEN_LABEL = "oci.openstack.org/boot-token"  # noqa: S105 - a label name
+HOST_ANNOTATION = "oci.openstack.org/host"
+
+
+def boot_token_secret_name(host: str) -> str:
+    return f"{host[:200]}-boot-token"
+
+
+def ensure_boot_token(namespace: str, host: str, host_uid: str, mac: str, boot_id: str) -> None:
+    """Make the host's token Secret belong to `boot_id`, with a new random token if it does not yet."""
+    name = boot_token_secret_name(host)
+    api = client.CoreV1Api()
+    found = read_secret(namespace, name)
+    if found is not None and found[0].get("bootId") == boot_id:
+        return  # already made for this job (perhaps by a previous operator process)
+    body = client.V1Secret(
+        metadata=client.V1ObjectMeta(
+            name=name,
+            namespace=namespace,
+            labels={BOOT_TOKEN_LABEL: "true"},
+            annotations={HOST_ANNOTATION: host},
+            owner_references=[
+                client.V1OwnerReference(
+                    api_version="oci.openstack.org/v1alpha1",
+                    kind="BareMetalHost",
+                    name=host,
+                    uid=host_uid,
+                    block_owner_deletion=False,
+                )
+            ],
+        ),
+        type="Opaque",
+        string_data={"token": secrets.token_urlsafe(32), "bootId": boot_id, "mac": mac.lower()},
+    )
+    if found is None:
+        api.create_namespaced_secret(namespace, body)
+    else:
+        api.replace_namespaced_secret(name, namespace, body)

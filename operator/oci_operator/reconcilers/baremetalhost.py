@@ -19,9 +19,11 @@ from ..bmc.driver import BMCAuthError, BMCCommandError, BMCError, BMCUnsupported
 from ..bmc.governor import NotNow, backoff_delay
 from ..conditions import now as utcnow
 from ..conditions import set_condition
-from .host_context import HostContext, PassResult, PowerSettings
-from .host_states import STATES, ready
+from .boot_job import JOB_ERRORS
+from .host_context import HostContext, HostSettings, PassResult
+from .host_states import STATES
 from .outcome import EventSpec, ready_transition_event
+from .step import ready
 
 # While references are broken there is no BMC to protect: look again on this backoff (seconds).
 REFERENCE_BACKOFF_BASE, REFERENCE_BACKOFF_CAP = 2.0, 300.0
@@ -79,12 +81,14 @@ def record_action_failure(host: BareMetalHost, persisted: BareMetalHostStatus, e
     """The action sent after persisting `persisted` failed: the next status and its Events."""
     status = persisted.model_copy(deep=True)
     status.last_power_command = None  # it did not go out: a retry is not a duplicate
+    if status.provisioning is not None and status.provisioning.boot_requested is not None:
+        status.provisioning.boot_requested = None  # nor is booting the same job again
     record_bmc_error(host, status, exc)
     before = host.model_copy(update={"status": persisted})
     return PassResult(status=status, events=_finish(before, status, []))
 
 
-def within_poll(delay: float, settings: PowerSettings) -> float:
+def within_poll(delay: float, settings: HostSettings) -> float:
     """Passes come at least every poll interval, even in a long backoff: a pass inside the backoff only
     re-reads the Secret (the breaker keeps the BMC untouched), and new credentials reset the breaker, so
     a corrected Secret heals the host within one poll interval rather than one backoff."""
@@ -109,10 +113,20 @@ async def reconcile_pass(
     host: BareMetalHost,
     credentials: CredentialsCheck,
     bmc: BMCAccess | None,
-    settings: PowerSettings,
+    settings: HostSettings,
     now: datetime | None = None,
 ) -> PassResult:
     status = _working_copy(host)
+    assert status.provisioning is not None
+    if host.spec.bmc is None:
+        # Discovered on the provisioning network: nothing to manage until someone says how.
+        status.provisioning.state = ProvisioningState.DISCOVERED
+        status.conditions = set_condition(
+            status.conditions, "Ready", "False", "AwaitingBMC", "set spec.bmc to manage this host", host.generation
+        )
+        return PassResult(status, _finish(host, status, []))
+    if status.provisioning.state is ProvisioningState.DISCOVERED:
+        status.provisioning.state = ProvisioningState.REGISTERING
     if credentials.problem is not None or credentials.credentials is None or bmc is None:
         problem = credentials.problem.value if credentials.problem else "CredentialsMissing"
         _set_error(status, host.generation, ErrorType.REGISTRATION, problem, credentials.detail)
@@ -127,7 +141,6 @@ async def reconcile_pass(
                 name=credentials.secret_name, resource_version=credentials.credentials.resource_version
             )
             ready(ctx, "False", "Registering", "the BMC accepted the credentials")
-        assert status.provisioning is not None
         step = await STATES[status.provisioning.state](ctx)
     except NotNow as wait:
         # Nothing was sent: change nothing, come back when the governor allows.
@@ -136,13 +149,17 @@ async def reconcile_pass(
         record_bmc_error(host, status, exc)
         retry = within_poll(bmc.governor.retry_after(bmc.key), settings)
         return PassResult(status, _finish(host, status, ctx.events), requeue_after=retry)
-    _clear_errors(status)
+    if step.error is not None:
+        _set_error(status, host.generation, *step.error)
+    elif not (step.keep_job_error and status.error_type in JOB_ERRORS):
+        _clear_errors(status)
     if step.next_state is not None:
         status.provisioning.state = step.next_state
     return PassResult(
         status,
         _finish(host, status, ctx.events),
-        action=step.action,
+        actions=step.actions,
+        boot_token=step.boot_token,
         remove_annotations=ctx.remove_annotations,
         requeue_after=step.requeue_after,
     )

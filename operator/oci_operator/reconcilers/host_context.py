@@ -9,19 +9,34 @@ from datetime import datetime
 from ..api.v1alpha1 import BareMetalHost, BareMetalHostStatus
 from ..bmc.access import BMCAccess
 from ..bmc.credentials import CredentialsCheck
-from ..bmc.driver import PowerAction
+from ..bmc.driver import BootDevice, PowerAction
 from .outcome import EventSpec
 
 
 @dataclass(frozen=True)
-class PowerSettings:
+class HostSettings:
     poll_interval: float = 60.0  # how often the real power state is read
     poll_jitter: float = 0.1  # ±10 %, so a fleet's polls spread out
     settle_timeout: float = 60.0  # a power command not reflected after this is sent again
     soft_reboot_timeout: float = 180.0  # an OS that ignores ACPI soft-off gets a hard off after this
+    boot_poll_interval: float = 2.0  # how often a host in a network boot job looks for the node's report
+    inspect_timeout: float = 1800.0  # a boot job without its final report after this has failed
+    provision_timeout: float = 5400.0
+    deprovision_timeout: float = 1800.0
 
     def next_poll(self) -> float:
         return self.poll_interval * (1 + self.poll_jitter * (2 * random.random() - 1))  # noqa: S311
+
+
+@dataclass(frozen=True)
+class SetBootDevice:
+    device: BootDevice
+    persistent: bool
+    uefi: bool
+
+
+# What a pass may ask the runner to send to the BMC, in order, after the status is persisted.
+Command = PowerAction | SetBootDevice
 
 
 @dataclass
@@ -30,7 +45,7 @@ class HostContext:
     status: BareMetalHostStatus  # the working copy the steps edit
     credentials: CredentialsCheck
     bmc: BMCAccess | None
-    settings: PowerSettings
+    settings: HostSettings
     now: datetime
     events: list[EventSpec] = field(default_factory=list)
     remove_annotations: list[str] = field(default_factory=list)
@@ -41,11 +56,16 @@ class HostContext:
 
 @dataclass
 class PassResult:
-    """Status to persist first; then at most one action; then look again after `requeue_after`."""
+    """Status to persist first; then the token; then the actions, once; then look again after `requeue_after`."""
 
     status: BareMetalHostStatus
     events: list[EventSpec]
-    action: PowerAction | None = None
+    actions: tuple[Command, ...] = ()
+    boot_token: str | None = None  # a boot id whose token Secret must exist before the actions go out
     remove_annotations: list[str] = field(default_factory=list)
     requeue_after: float | None = None  # None: only when something changes
     deferred: bool = False  # the governor said "not now": nothing was observed or decided
+
+    @property
+    def power_action(self) -> PowerAction | None:
+        return next((a for a in self.actions if isinstance(a, PowerAction)), None)

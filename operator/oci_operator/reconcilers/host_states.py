@@ -1,36 +1,31 @@
 """The BareMetalHost state machine: a table of provisioning states → step functions.
 
 A step observes (reads from the BMC), records what it saw in the working status, and returns at most
-one action. The runner persists the status before it sends the action, so the intent of every command
-is on record before the command leaves: a restarted operator reads it and does not repeat it.
+one short sequence of commands (boot device, then power). The runner persists the status before it
+sends them, so the intent of every command is on record before the command leaves: a restarted
+operator reads it and does not repeat it.
 Diagram and rules: docs/baremetalhost-states.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from ..api.v1alpha1 import (
+    INSPECT_ANNOTATION,
     REBOOT_ANNOTATION,
+    ErrorType,
     PendingReboot,
     PowerCommand,
     ProvisioningState,
     RebootMode,
     RebootPhase,
 )
-from ..api.v1alpha1.meta import ConditionStatus
-from ..bmc.driver import PowerAction
-from ..conditions import set_condition
-from .host_context import HostContext
-
-
-@dataclass(frozen=True)
-class StepResult:
-    action: PowerAction | None = None
-    requeue_after: float | None = None
-    next_state: ProvisioningState | None = None  # None: stay
-
+from ..bmc.driver import BootDevice, PowerAction
+from .boot_job import INSPECT, INSTALL, WIPE, end_job, run_boot_job
+from .host_context import HostContext, SetBootDevice
+from .root_device import choose_root_devices
+from .step import StepResult, ready
 
 Step = Callable[[HostContext], Awaitable[StepResult]]
 
@@ -39,23 +34,90 @@ AFTER_COMMAND = 1.0
 NOW = 0.0
 
 
-def ready(ctx: HostContext, status: ConditionStatus, reason: str, message: str) -> None:
-    ctx.status.conditions = set_condition(ctx.status.conditions, "Ready", status, reason, message, ctx.host.generation)
-
-
 async def step_registering(ctx: HostContext) -> StepResult:
     """Credentials were proven by the pass (see reconcilers.baremetalhost): the host is manageable."""
+    assert ctx.host.spec.bmc is not None
     ctx.event("Normal", "Registered", f"BMC {ctx.host.spec.bmc.address} accepted the credentials")
+    skip = ctx.host.metadata_annotations().get(INSPECT_ANNOTATION, "").lower() == "disabled"
+    inspected = ctx.status.hardware is not None or skip
+    next_state = ProvisioningState.AVAILABLE if inspected else ProvisioningState.INSPECTING
+    return StepResult(next_state=next_state, requeue_after=NOW)
+
+
+async def step_inspecting(ctx: HostContext) -> StepResult:
+    waiting = await run_boot_job(ctx, INSPECT)
+    if waiting is not None:
+        return waiting
+    hardware = ctx.status.hardware
+    found = f"{hardware.cpu.count} CPUs, {hardware.ram_mebibytes} MiB, {len(hardware.disks)} disks" if hardware else ""
+    ctx.event("Normal", "Inspected", f"hardware reported: {found}")
+    end_job(ctx)
     return StepResult(next_state=ProvisioningState.AVAILABLE, requeue_after=NOW)
 
 
 async def step_available(ctx: HostContext) -> StepResult:
+    if ctx.host.spec.role and ctx.status.hardware is not None:
+        chosen = choose_root_devices(ctx.status.hardware, ctx.host.spec.root_device_hints)
+        if isinstance(chosen, str):
+            return StepResult(error=(ErrorType.PROVISIONING, "RootDeviceNotFound", chosen), requeue_after=None)
+        assert ctx.status.provisioning is not None
+        ctx.status.provisioning.root_device = chosen
+        disks = ", ".join(chosen)
+        ctx.event("Normal", "ProvisioningStarted", f"role {ctx.host.spec.role}: installing Debian on {disks}")
+        return StepResult(next_state=ProvisioningState.PROVISIONING, requeue_after=NOW)
     return await manage_power(ctx)
+
+
+async def step_provisioning(ctx: HostContext) -> StepResult:
+    if not ctx.host.spec.role:
+        return _deprovision(ctx, "the role was removed during the installation")
+    waiting = await run_boot_job(ctx, INSTALL)
+    if waiting is not None:
+        return waiting
+    end_job(ctx)
+    ctx.event("Normal", "Provisioned", "Debian is installed; the host boots from its disk")
+    uefi = ctx.host.spec.boot_mode == "UEFI"
+    # The boot server already answers "boot from disk" for this host; the BMC is told too.
+    return StepResult(
+        actions=(SetBootDevice(BootDevice.DISK, persistent=True, uefi=uefi),),
+        next_state=ProvisioningState.PROVISIONED,
+        requeue_after=AFTER_COMMAND,
+    )
+
+
+async def step_provisioned(ctx: HostContext) -> StepResult:
+    if not ctx.host.spec.role:
+        return _deprovision(ctx, "the role was removed")
+    return await manage_power(ctx)
+
+
+async def step_deprovisioning(ctx: HostContext) -> StepResult:
+    waiting = await run_boot_job(ctx, WIPE)
+    if waiting is not None:
+        return waiting
+    end_job(ctx)
+    assert ctx.status.provisioning is not None
+    ctx.status.provisioning.root_device = None
+    ctx.event("Normal", "Deprovisioned", "partition tables wiped; the host is available again")
+    off = (PowerAction.OFF,) if ctx.status.powered_on else ()
+    if off:
+        ctx.status.last_power_command = PowerCommand(action="off", issued=ctx.now)
+    return StepResult(actions=off, next_state=ProvisioningState.AVAILABLE, requeue_after=AFTER_COMMAND)
+
+
+def _deprovision(ctx: HostContext, why: str) -> StepResult:
+    end_job(ctx)
+    ctx.event("Normal", "DeprovisioningStarted", f"{why}: wiping the disks before the host is reused")
+    return StepResult(next_state=ProvisioningState.DEPROVISIONING, requeue_after=NOW)
 
 
 STATES: dict[ProvisioningState, Step] = {
     ProvisioningState.REGISTERING: step_registering,
+    ProvisioningState.INSPECTING: step_inspecting,
     ProvisioningState.AVAILABLE: step_available,
+    ProvisioningState.PROVISIONING: step_provisioning,
+    ProvisioningState.PROVISIONED: step_provisioned,
+    ProvisioningState.DEPROVISIONING: step_deprovisioning,
 }
 
 
@@ -89,7 +151,7 @@ async def manage_power(ctx: HostContext) -> StepResult:
             return StepResult(requeue_after=min(AFTER_COMMAND * 2, ctx.settings.settle_timeout - waited))
     status.last_power_command = PowerCommand(action=action.value, issued=ctx.now)
     ready(ctx, "False", "PowerChanging", f"powering {action.value}")
-    return StepResult(action=action, requeue_after=AFTER_COMMAND)
+    return StepResult(actions=(action,), requeue_after=AFTER_COMMAND)
 
 
 def reboot_step(ctx: HostContext, observed: bool) -> StepResult | None:
@@ -117,7 +179,7 @@ def reboot_step(ctx: HostContext, observed: bool) -> StepResult | None:
         )
         status.pending_reboot = PendingReboot(mode=mode, phase=phase, started=ctx.now)
         ready(ctx, "False", "Rebooting", f"{mode.value} reboot requested")
-        return StepResult(action=action, requeue_after=AFTER_COMMAND)
+        return StepResult(actions=(action,), requeue_after=AFTER_COMMAND)
 
     if pending.phase is RebootPhase.CYCLING:
         return finish_reboot(ctx, "power cycled")
@@ -127,7 +189,7 @@ def reboot_step(ctx: HostContext, observed: bool) -> StepResult | None:
     if pending.phase is RebootPhase.SHUTTING_DOWN and waited >= ctx.settings.soft_reboot_timeout:
         ctx.event("Warning", "SoftRebootTimedOut", f"the OS did not shut down in {waited:.0f}s; forcing power off")
         status.pending_reboot = pending.model_copy(update={"phase": RebootPhase.FORCING_OFF})
-        return StepResult(action=PowerAction.OFF, requeue_after=AFTER_COMMAND)
+        return StepResult(actions=(PowerAction.OFF,), requeue_after=AFTER_COMMAND)
     ready(ctx, "False", "Rebooting", f"waiting for the OS to shut down ({waited:.0f}s)")
     return StepResult(requeue_after=AFTER_COMMAND)
 

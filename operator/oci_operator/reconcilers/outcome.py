@@ -9,7 +9,15 @@ from ..api.v1alpha1.meta import StatusBase
 from ..conditions import find
 
 # Ready=False reasons that mean "moving along", not "something is wrong": no Warning for them.
-PROGRESS = {"Registering", "PowerChanging", "Rebooting"}
+PROGRESS = {
+    "Registering",
+    "PowerChanging",
+    "Rebooting",
+    "AwaitingBMC",
+    "Inspecting",
+    "Provisioning",
+    "Deprovisioning",
+}
 
 
 @dataclass(frozen=True)

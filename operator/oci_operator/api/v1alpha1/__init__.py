@@ -1,6 +1,7 @@
 """oci.openstack.org/v1alpha1."""
 
 from .baremetalhost import (
+    INSPECT_ANNOTATION,
     PAUSED_ANNOTATION,
     REBOOT_ANNOTATION,
     BareMetalHost,
@@ -26,6 +27,7 @@ __all__ = [
     "API_VERSION",
     "CATEGORY",
     "GROUP",
+    "INSPECT_ANNOTATION",
     "KINDS",
     "PAUSED_ANNOTATION",
     "REBOOT_ANNOTATION",

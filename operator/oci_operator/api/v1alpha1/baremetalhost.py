@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field
 
+from .hardware import MAC_PATTERN, BootReport, HardwareDetails
 from .meta import (
     AGE,
     KindInfo,
@@ -22,13 +23,13 @@ from .meta import (
 
 # Only schemes with a driver are accepted; redfish:// and others are rejected by the schema.
 BMC_ADDRESS_PATTERN = r"^ipmi://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?/?$"
-MAC_PATTERN = r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$"
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 IPMI_DEFAULT_PORT = 623
 
 # Annotations users set on a host (metal3's names, in our group).
 REBOOT_ANNOTATION = "reboot.oci.openstack.org"  # value: hard (default) or soft; removed once done
 PAUSED_ANNOTATION = "paused.oci.openstack.org"  # any value: no BMC call, no status change
+INSPECT_ANNOTATION = "inspect.oci.openstack.org"  # "disabled": registration leads straight to available
 
 
 class BMCDetails(WireModel):
@@ -80,12 +81,18 @@ class RootDeviceHints(WireModel):
     wwn: Annotated[str | None, Field(description="World Wide Name, exact.")] = None
     min_size_gigabytes: Annotated[int | None, Field(description="Smallest acceptable size in GB.", ge=0)] = None
     rotational: Annotated[bool | None, Field(description="True for spinning disks, false for SSD/NVMe.")] = None
+    software_raid: Annotated[
+        bool, Field(description="Install on a software RAID1 of the two smallest matching disks.")
+    ] = False
 
 
 class BareMetalHostSpec(WireModel):
     """What the operator should make of the server."""
 
-    bmc: Annotated[BMCDetails, Field(description="How to reach the BMC.")]
+    bmc: Annotated[
+        BMCDetails | None,
+        Field(description="How to reach the BMC. Absent on discovered hosts, which stay unmanaged until it is set."),
+    ] = None
     boot_mac_address: Annotated[
         str,
         Field(
@@ -113,8 +120,13 @@ class BareMetalHostSpec(WireModel):
 
 
 class ProvisioningState(StrEnum):
+    DISCOVERED = "discovered"  # seen on the provisioning network; no BMC details yet
     REGISTERING = "registering"  # credentials being proven against the BMC
-    AVAILABLE = "available"  # managed: power follows spec.online
+    INSPECTING = "inspecting"  # network-booted to report its hardware
+    AVAILABLE = "available"  # inspected and managed: power follows spec.online
+    PROVISIONING = "provisioning"  # network-booted into the Debian installer
+    PROVISIONED = "provisioned"  # Debian on disk, booting from it
+    DEPROVISIONING = "deprovisioning"  # network-booted to wipe its disks, then off
 
 
 class OperationalStatus(StrEnum):
@@ -125,12 +137,25 @@ class OperationalStatus(StrEnum):
 class ErrorType(StrEnum):
     REGISTRATION = "registration error"
     POWER_MANAGEMENT = "power management error"
+    INSPECTION = "inspection error"
+    PROVISIONING = "provisioning error"
 
 
 class ProvisioningStatus(WireModel):
-    """Where the host is in its life cycle."""
+    """Where the host is in its life cycle, and the network boot job of that state if it has one."""
 
     state: Annotated[ProvisioningState, Field(description="Current provisioning state.")]
+    boot_id: Annotated[
+        str | None,
+        Field(description="Current network boot job; its token Secret carries the same id.", max_length=64),
+    ] = None
+    boot_requested: Annotated[
+        datetime | None, Field(description="When the network boot was recorded, before the BMC commands went out.")
+    ] = None
+    step: Annotated[str | None, Field(description="Last milestone the node reported for this job.")] = None
+    root_device: Annotated[
+        list[str] | None, Field(description="Disks chosen from rootDeviceHints (two for software RAID1).")
+    ] = None
 
 
 class CredentialsReference(WireModel):
@@ -185,6 +210,12 @@ class BareMetalHostStatus(StatusBase):
         PendingReboot | None, Field(description="A reboot in progress (from the reboot annotation).")
     ] = None
     last_power_command: Annotated[PowerCommand | None, Field(description="The last power command sent.")] = None
+    hardware: Annotated[
+        HardwareDetails | None, Field(description="What inspection found (written by the boot server).")
+    ] = None
+    boot_report: Annotated[
+        BootReport | None, Field(description="Last milestone of the current boot job (written by the boot server).")
+    ] = None
 
 
 class BareMetalHost(Resource):
@@ -201,6 +232,7 @@ class BareMetalHost(Resource):
             PrinterColumn("Online", ".spec.online", type="boolean", description="Desired power state."),
             PrinterColumn("Powered", ".status.poweredOn", type="boolean", description="Observed power state."),
             PrinterColumn("Role", ".spec.role", description="NodeRole the host converges to."),
+            PrinterColumn("Step", ".status.provisioning.step", priority=1, description="Last boot milestone."),
             PrinterColumn("BMC", ".spec.bmc.address", priority=1, description="BMC address."),
             PrinterColumn("MAC", ".spec.bootMACAddress", priority=1, description="Boot MAC address."),
             PrinterColumn("Error", ".status.errorType", priority=1, description="Class of the last error."),

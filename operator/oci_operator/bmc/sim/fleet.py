@@ -14,6 +14,7 @@ import pyghmi.ipmi.private.session as ipmisession
 
 from .. import pyghmi_fixes
 from . import protocol
+from .node import SimulatedNode
 
 _log = logging.getLogger(__name__)
 
@@ -66,6 +67,9 @@ class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
         self.faults = Faults()
         self.powered_on = False
         self.boot_device = "default"
+        self.boot_persistent = False
+        self.mac = ""
+        self.node: SimulatedNode | None = None  # the server behind this BMC, when simulated
         self.entries: list[LogEntry] = []
         self.lock = threading.Lock()
         super().__init__(_AuthData(self), port=port, address=address)
@@ -90,31 +94,55 @@ class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
             "password": self.credentials.password,
             "poweredOn": self.powered_on,
             "bootDevice": self.boot_device,
+            "bootPersistent": self.boot_persistent,
+            "mac": self.mac,
+            "node": self.node.running if self.node else None,
+            "osInstalled": self.node.os_installed if self.node else None,
             "faults": asdict(self.faults),
         }
 
     # pyghmi's BMC hooks ---------------------------------------------------------------------------
+    def _power(self, on: bool, transition: bool = True) -> None:
+        """Every power change goes through here so the simulated server sees it."""
+        changed = self.powered_on != on
+        self.powered_on = on
+        if self.node is not None and (changed or (on and transition)):
+            self.node.power_changed(on)
+
+    def take_boot_device(self) -> str:
+        """What the firmware boots from now; a one-time override is used up (as on real BMCs)."""
+        device = self.boot_device
+        if not self.boot_persistent:
+            self.boot_device = "default"
+        return device
+
     def get_power_state(self) -> str:
         self.record("get_power")
         return "on" if self.powered_on else "off"
 
     def power_on(self) -> int:
         self.record("power_on")
-        self.powered_on = True
+        self._power(True, transition=False)
         return 0
 
     def power_off(self) -> int:
         self.record("power_off")
-        self.powered_on = False
+        self._power(False)
         return 0
 
     def power_cycle(self) -> int:
         self.record("power_cycle")
-        return 0 if self.powered_on else CC_NOT_IN_PRESENT_STATE
+        if not self.powered_on:
+            return CC_NOT_IN_PRESENT_STATE
+        self._power(True)
+        return 0
 
     def power_reset(self) -> int:
         self.record("power_reset")
-        return 0 if self.powered_on else CC_NOT_IN_PRESENT_STATE
+        if not self.powered_on:
+            return CC_NOT_IN_PRESENT_STATE
+        self._power(True)
+        return 0
 
     def power_shutdown(self) -> int:
         self.record("power_soft")
@@ -125,20 +153,26 @@ class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
         return 0
 
     def _finish_soft_off(self) -> None:
-        self.powered_on = False
+        self._power(False)
         self.record("os_shutdown_complete")
 
     def get_boot_device(self) -> str:
         self.record("get_boot_device")
         return self.boot_device
 
+    def set_system_boot_options(self, request: dict[str, Any], session: Any) -> None:
+        data = request["data"]
+        if data and data[0] == 5 and len(data) > 1:
+            self.boot_persistent = bool(data[1] & 0x40)  # IPMI boot flags: bit 6 of byte 1 is "persistent"
+        super().set_system_boot_options(request, session)
+
     def set_boot_device(self, bootdevice: str) -> None:
-        self.record("set_boot_device", str(bootdevice))
+        self.record("set_boot_device", f"{bootdevice}{' persistent' if self.boot_persistent else ''}")
         self.boot_device = str(bootdevice)
 
     def press_power_button(self, on: bool) -> None:
         """Someone at the rack: the power changes without an IPMI command."""
-        self.powered_on = on
+        self._power(on, transition=False)
         self.record("button", "on" if on else "off")
 
 

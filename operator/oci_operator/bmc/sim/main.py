@@ -15,6 +15,7 @@ import yaml
 
 from . import control
 from .fleet import Credentials, Fleet
+from .node import SimulatedNode, hardware_for
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--base-port", type=int, default=0, help="first UDP port (consecutive); 0: free ports chosen by the kernel"
     )
+    parser.add_argument(
+        "--first-mac", default="52:54:00:00:00:00", help="boot MAC of the first server; the others count up"
+    )
     parser.add_argument("--control-port", type=int, default=0, help="HTTP control port (0: any free)")
     parser.add_argument("--username", default="admin", help="user name of every BMC")
     parser.add_argument(
@@ -32,15 +36,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="password of every BMC; better in $OCI_SIM_PASSWORD, off the command line (default: a random one per BMC)",
     )
     parser.add_argument("--powered-on", action="store_true", help="start with the servers powered on")
+    parser.add_argument(
+        "--boot-server",
+        help="simulate the servers too: on power-on they PXE-boot from this boot server (http://HOST:PORT)",
+    )
+    parser.add_argument("--install-seconds", type=float, default=0.5, help="how long a simulated install takes")
     parser.add_argument("--state-file", type=Path, help="write the fleet (ports, credentials, control URL) here")
     parser.add_argument(
         "--manifests", type=Path, help="write a Secret and a BareMetalHost per BMC here, ready for kubectl apply"
     )
 
 
+def mac_plus(mac: str, offset: int) -> str:
+    value = int(mac.replace(":", ""), 16) + offset
+    return ":".join(f"{(value >> shift) & 0xFF:02x}" for shift in range(40, -8, -8))
+
+
 def manifests(fleet: Fleet) -> list[dict[str, object]]:
     docs: list[dict[str, object]] = []
-    for index, bmc in enumerate(fleet.bmcs.values()):
+    for bmc in fleet.bmcs.values():
         secret = f"{bmc.name}-bmc"
         docs.append(
             {
@@ -58,7 +72,7 @@ def manifests(fleet: Fleet) -> list[dict[str, object]]:
                 "metadata": {"name": bmc.name},
                 "spec": {
                     "bmc": {"address": f"ipmi://127.0.0.1:{bmc.port}", "credentialsName": secret},
-                    "bootMACAddress": f"52:54:00:00:{index // 256:02x}:{index % 256:02x}",
+                    "bootMACAddress": bmc.mac,
                     "online": True,
                 },
             }
@@ -74,6 +88,10 @@ def run(args: argparse.Namespace) -> int:
         port = args.base_port + index if args.base_port else 0
         bmc = fleet.add(f"{args.prefix}-{index:03d}", Credentials(args.username, password), port, args.address)
         bmc.powered_on = args.powered_on
+        bmc.mac = mac_plus(args.first_mac, index)
+        if args.boot_server:
+            url = f"{args.boot_server.rstrip('/')}/boot.ipxe"
+            bmc.node = SimulatedNode(bmc, bmc.mac, url, hardware_for(index, bmc.mac), args.install_seconds)
     fleet.start()
     server = control.serve(fleet, "127.0.0.1", args.control_port)
     control_url = f"http://127.0.0.1:{server.server_address[1]}"

@@ -1,0 +1,84 @@
+"""What a host reports about itself during a network boot: its hardware, and how far a boot job got.
+
+Written by the boot server from node callbacks (status.hardware, status.bootReport); the operator
+reads them and never writes them, so the two writers never touch the same status field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field
+
+from .meta import WireModel
+
+MAC_PATTERN = r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$"
+
+
+class CPU(WireModel):
+    arch: Annotated[str, Field(description="Architecture, e.g. x86_64.", max_length=64)] = ""
+    model: Annotated[str, Field(description="Model name of the first CPU.", max_length=256)] = ""
+    count: Annotated[int, Field(description="Logical CPUs.", ge=0)] = 0
+
+
+class Disk(WireModel):
+    name: Annotated[str, Field(description="Linux device path, e.g. /dev/sda.", max_length=256)]
+    size_bytes: Annotated[int, Field(description="Size in bytes.", ge=0)] = 0
+    model: Annotated[str, Field(description="Model string.", max_length=256)] = ""
+    vendor: Annotated[str, Field(description="Vendor string.", max_length=256)] = ""
+    serial_number: Annotated[str, Field(description="Serial number.", max_length=256)] = ""
+    wwn: Annotated[str, Field(description="World Wide Name.", max_length=256)] = ""
+    rotational: Annotated[bool, Field(description="True for spinning disks.")] = False
+
+
+class LLDPNeighbour(WireModel):
+    switch: Annotated[str, Field(description="Chassis name or ID of the switch.", max_length=256)] = ""
+    port: Annotated[str, Field(description="Port ID or description on the switch.", max_length=256)] = ""
+
+
+class NIC(WireModel):
+    name: Annotated[str, Field(description="Interface name.", max_length=64)]
+    mac: Annotated[str, Field(description="MAC address.", pattern=MAC_PATTERN)]
+    speed_mbps: Annotated[int, Field(description="Link speed; 0 when unknown or down.", ge=0)] = 0
+    lldp: Annotated[LLDPNeighbour | None, Field(description="Switch port seen over LLDP, when any.")] = None
+
+
+class SystemVendor(WireModel):
+    manufacturer: Annotated[str, Field(description="DMI system manufacturer.", max_length=256)] = ""
+    product: Annotated[str, Field(description="DMI product name.", max_length=256)] = ""
+    serial_number: Annotated[str, Field(description="DMI serial number.", max_length=256)] = ""
+
+
+class HardwareDetails(WireModel):
+    """A compact summary of what inspection found."""
+
+    system_vendor: Annotated[SystemVendor, Field(description="Who made the server.")] = SystemVendor()
+    cpu: Annotated[CPU, Field(description="Processors.")] = CPU()
+    ram_mebibytes: Annotated[int, Field(description="Memory in MiB.", ge=0)] = 0
+    disks: Annotated[
+        list[Disk], Field(default_factory=list, description="Block devices that can hold the OS.", max_length=256)
+    ]
+    nics: Annotated[list[NIC], Field(default_factory=list, description="Network interfaces.", max_length=256)]
+
+
+class BootStep(StrEnum):
+    """Milestones of a network boot job, in the order they happen."""
+
+    SCRIPT_SERVED = "scriptServed"  # the iPXE script for this job went out
+    PRESEED_SERVED = "preseedServed"  # the installer fetched its preseed
+    INSPECTED = "inspected"  # hardware report received (end of an inspection job)
+    INSTALLING = "installing"  # the installer started (early_command)
+    INSTALLED = "installed"  # Debian is on disk (late_command)
+    WIPED = "wiped"  # partition tables wiped (end of a deprovisioning job)
+    FAILED = "failed"  # the node said it failed
+
+
+class BootReport(WireModel):
+    """The last milestone a node reached in the current boot job, as the boot server saw it."""
+
+    boot_id: Annotated[str, Field(description="The boot job this report belongs to.", max_length=64)]
+    step: Annotated[BootStep, Field(description="Last milestone reached.")]
+    time: Annotated[datetime, Field(description="When it was reached.")]
+    message: Annotated[str, Field(description="Details the node sent (errors, last log lines).", max_length=4096)] = ""

@@ -1,0 +1,173 @@
+"""A simulated server behind a virtual BMC: when powered on it boots like real firmware would.
+
+Firmware order is network first, then disk, unless the BMC was told a boot device. A network boot
+follows the real chain over HTTP: /boot.ipxe, the host's iPXE script, the kernel and initrd, the
+preseed (with the token from the script's kernel line, sent as HTTP Basic auth like the installer's
+wget does), then it makes the calls the preseed's early/late commands would make (the same POSTs as
+oci-report.sh). An installation leaves "Debian" on the disk, and the installer reboots.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from .fleet import VirtualBMC
+
+_REPORT = re.compile(r"\bsh /tmp/oci-report\.sh \S+ \S+ \S+ (\w+)")
+
+
+def hardware_for(index: int, mac: str) -> dict[str, Any]:
+    """Deterministic hardware: a small SSD and a big disk, two NICs (the first boots)."""
+    return {
+        "systemVendor": {"manufacturer": "oci-sim", "product": "SimServer 1U", "serialNumber": f"SIM{index:05d}"},
+        "cpu": {"arch": "x86_64", "model": "Simulated CPU @ 2.0GHz", "count": 8},
+        "ramMebibytes": 32768,
+        "disks": [
+            {"name": "/dev/sda", "sizeBytes": 480 * 10**9, "model": "SIM-SSD", "rotational": False,
+             "serialNumber": f"SSD{index:05d}"},
+            {"name": "/dev/sdb", "sizeBytes": 4 * 10**12, "model": "SIM-HDD", "rotational": True,
+             "serialNumber": f"HDD{index:05d}"},
+        ],
+        "nics": [
+            {"name": "eno1", "mac": mac, "speedMbps": 10000,
+             "lldp": {"switch": "sim-tor-1", "port": f"Ethernet{index}"}},
+            {"name": "eno2", "mac": "02" + mac[2:], "speedMbps": 10000},
+        ],
+    }  # fmt: skip
+
+
+@dataclass
+class SimulatedNode:
+    bmc: VirtualBMC
+    mac: str
+    boot_url: str  # what DHCP would hand out: http://server/boot.ipxe
+    hardware: dict[str, Any]
+    install_seconds: float = 0.5
+    os_installed: bool = False
+    running: str = "off"  # off, firmware, installer, idle, os
+    _generation: int = field(default=0, repr=False)
+
+    def power_changed(self, on: bool) -> None:
+        """Called by the BMC on every power transition: a new boot, or the end of the current one."""
+        self._generation += 1
+        if not on:
+            self.running = "off"
+            return
+        generation = self._generation
+        threading.Thread(target=self._boot, args=(generation,), name=f"node-{self.bmc.name}", daemon=True).start()
+
+    def _alive(self, generation: int) -> bool:
+        return generation == self._generation
+
+    def _log(self, what: str, detail: str = "") -> None:
+        self.bmc.record(f"node_{what}", detail)
+
+    def _boot(self, generation: int) -> None:
+        device = self.bmc.take_boot_device()
+        order = {"network": ["network"], "hd": ["hd"]}.get(device, ["network", "hd"])
+        self.running = "firmware"
+        for dev in order:
+            if not self._alive(generation):
+                return
+            if dev == "network":
+                try:
+                    if self._network_boot(generation):
+                        return
+                except urllib.error.HTTPError as exc:  # a refused request: firmware moves on to the next device
+                    self._log("pxe_failed", f"{exc}: {exc.read()[:500]!r}")
+                except Exception as exc:
+                    self._log("pxe_failed", str(exc))
+            elif self.os_installed:
+                self.running = "os"
+                self._log("os_running", "Debian booted from /dev/sda")
+                return
+        self.running = "idle"
+        self._log("no_boot_device")
+
+    # The PXE chain ------------------------------------------------------------------------------
+    def _get(self, url: str, auth: tuple[str, str] | None = None) -> bytes:
+        request = urllib.request.Request(url)  # noqa: S310 - the boot server's own http URL
+        if auth is not None:
+            request.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            data: bytes = response.read()
+            return data
+
+    def _network_boot(self, generation: int) -> bool:
+        """True when the network boot took over the machine; False when its script said 'exit'."""
+        root = self._get(self.boot_url).decode()
+        chain = re.search(r"chain (?:--autofree )?(\S+)", root)
+        if chain is None:
+            raise RuntimeError("boot.ipxe has no chain line")
+        script_url = chain.group(1).replace("${netX/mac:hexhyp}", self.mac.replace(":", "-"))
+        while self._alive(generation):
+            script = self._get(script_url).decode()
+            if re.search(r"^exit\b", script, re.M):
+                self._log("pxe_exit", "script says: boot the local disk")
+                return False
+            kernel = re.search(r"^kernel (\S+)(.*)$", script, re.M)
+            if kernel is None:  # the wait script: the operator is still issuing the token
+                time.sleep(0.5)
+                continue
+            initrd = re.search(r"^initrd (\S+)", script, re.M)
+            self._log("pxe_script", "kernel and initrd")
+            size = len(self._get(kernel.group(1))) + (len(self._get(initrd.group(1))) if initrd else 0)
+            self._log("pxe_images", f"{size} bytes")
+            preseed_url = re.search(r"\burl=(\S+)", kernel.group(2))
+            if preseed_url is None:
+                raise RuntimeError("kernel line without url=")
+            self._installer(generation, preseed_url.group(1))
+            return True
+        return True
+
+    def _installer(self, generation: int, url: str) -> None:
+        parts = urlsplit(url)
+        auth = (parts.username or "", parts.password or "")
+        plain_url = url.replace(f"{parts.username}:{parts.password}@", "")
+        preseed = self._get(plain_url, auth).decode()
+        self.running = "installer"
+        self._log("preseed", f"{len(preseed)} bytes")
+        early = "\n".join(line for line in preseed.splitlines() if "preseed/early_command" in line)
+        late = "\n".join(line for line in preseed.splitlines() if "preseed/late_command" in line)
+        server = f"{parts.scheme}://{parts.hostname}:{parts.port}"
+        for event in _REPORT.findall(early):
+            if event == "wiped":
+                self.os_installed = False
+            self._report(server, auth, event)
+        if not late:
+            self.running = "idle"  # inspect and wipe jobs idle until the operator acts
+            return
+        time.sleep(self.install_seconds)
+        if not self._alive(generation):
+            return
+        self.os_installed = True
+        for event in _REPORT.findall(late):
+            self._report(server, auth, event)
+        self._log("installer_reboot")
+        self.power_changed(True)  # the installer reboots the machine at the end
+
+    def _report(self, server: str, auth: tuple[str, str], event: str) -> None:
+        body: dict[str, Any] = {"event": event, "message": f"simulated node {self.bmc.name}"}
+        if event == "inspected":
+            body["hardware"] = self.hardware
+        request = urllib.request.Request(  # noqa: S310
+            f"{server}/v1/hosts/{self.mac.replace(':', '-')}/report",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode(),
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            self._log("report", f"{event}: {response.status}")

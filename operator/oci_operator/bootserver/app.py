@@ -1,0 +1,236 @@
+"""The boot server's HTTP API.
+
+GET  /boot.ipxe                      every iPXE client starts here (public)
+GET  /v1/boot/{mac}.ipxe             the host's script: inspect, install, wipe, wait or local disk (public)
+GET  /v1/images/{name}               installer kernel and initrd (public; sendfile, ranges)
+GET  /v1/scripts/oci-report.sh       the installer's report helper (public)
+GET  /v1/hosts/{mac}/preseed.cfg     the host's preseed (token)
+POST /v1/hosts/{mac}/report          the node's milestones and hardware (token)
+GET  /healthz, /metrics
+
+A token is the `password` of HTTP Basic auth (user: the MAC) or a Bearer token; it is never part
+of a URL path or query, so access logs never hold one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any, Literal
+
+import prometheus_client
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..api.v1alpha1 import GROUP, VERSION, BareMetalHost
+from ..api.v1alpha1.hardware import BootReport, BootStep, HardwareDetails
+from ..k8s import client as k8s
+from ..metrics import BOOT_CALLBACKS, BOOT_REQUESTS
+from ..render import RenderError, render
+from . import scripts
+from .config import BootServerConfig
+from .directory import JOB_MODES, Directory
+from .discovery import Discovery
+from .macs import normalize
+
+_log = logging.getLogger(__name__)
+IMAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+REPORT_SCRIPT = resources.files("oci_operator.bootserver").joinpath("files/oci-report.sh")
+PLURAL = BareMetalHost.info.plural
+
+
+class NodeReport(BaseModel):
+    """What a node may say; anything else is a 422."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: Literal["inspected", "installing", "installed", "wiped", "failed"]
+    message: str = Field(default="", max_length=4096)
+    hardware: HardwareDetails | None = None
+
+
+# What a node may report in each kind of job (a stray 'installed' must not end an inspection).
+EVENTS_OF_JOB = {
+    "inspect": (BootStep.INSPECTED, BootStep.FAILED),
+    "install": (BootStep.INSTALLING, BootStep.INSTALLED, BootStep.FAILED),
+    "wipe": (BootStep.WIPED, BootStep.FAILED),
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        BOOT_REQUESTS.labels(route, str(exc.status)).inc()
+        raise
+    BOOT_REQUESTS.labels(route, str(response.status)).inc()
+    return response
+
+
+class BootServer:
+    def __init__(
+        self,
+        config: BootServerConfig,
+        directory: Directory,
+        discovery: Discovery | None = None,
+        dnsmasq_alive: Callable[[], bool] | None = None,
+    ) -> None:
+        self.config, self.directory, self.discovery = config, directory, discovery
+        self.dnsmasq_alive = dnsmasq_alive or (lambda: True)
+        self.images = config.images_dir.resolve()
+        self._written: dict[tuple[str, str], str] = {}  # (host, bootId) -> step already written
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[count_requests], client_max_size=256 * 1024)
+        app.add_routes(
+            [
+                web.get("/boot.ipxe", self.root_script),
+                web.get("/v1/boot/{mac}.ipxe", self.host_script),
+                web.get("/v1/images/{name}", self.image),
+                web.get("/v1/scripts/oci-report.sh", self.report_script),
+                web.get("/v1/hosts/{mac}/preseed.cfg", self.preseed),
+                web.post("/v1/hosts/{mac}/report", self.report),
+                web.get("/healthz", self.healthz),
+                web.get("/metrics", self.metrics),
+            ]
+        )
+        return app
+
+    # Public ------------------------------------------------------------------------------------
+    async def root_script(self, request: web.Request) -> web.Response:
+        return _text(render("boot.ipxe.j2", base_url=self.config.base_url))
+
+    async def host_script(self, request: web.Request) -> web.Response:
+        mac = _mac(request)
+        host = self.directory.by_mac(mac)
+        if host is None and self.discovery is not None:
+            self.discovery.seen(mac, "iPXE script request")
+        token = self.directory.job_token(host) if host else None
+        mode = scripts.boot_mode(host, token)
+        _log.info("boot script for %s (%s): %s", mac, host.name if host else "unknown", mode)
+        if host is not None and mode in JOB_MODES.values():
+            await self._record(host, BootStep.SCRIPT_SERVED, f"iPXE script to {mode} served")
+        return _text(scripts.host_script(self.config, mac, host, token))
+
+    async def image(self, request: web.Request) -> web.FileResponse:
+        name = request.match_info["name"]
+        if not IMAGE_NAME.match(name):
+            raise web.HTTPBadRequest(text="bad image name\n")
+        path = (self.images / name).resolve()
+        if path.parent != self.images or not path.is_file():
+            raise web.HTTPNotFound(text="no such image\n")
+        return web.FileResponse(path, chunk_size=1024 * 1024)
+
+    async def report_script(self, request: web.Request) -> web.Response:
+        return _text(REPORT_SCRIPT.read_text(), content_type="text/x-shellscript")
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        if not self.dnsmasq_alive():
+            return _text("dnsmasq is not running\n", status=503)
+        synced = self.directory.hosts.synced.is_set() and self.directory.tokens.synced.is_set()
+        return _text("ok\n" if synced else "waiting for the API server\n", status=200 if synced else 503)
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        return web.Response(body=prometheus_client.generate_latest(), content_type="text/plain")
+
+    # Token-protected ---------------------------------------------------------------------------
+    def _authorized(self, request: web.Request) -> BareMetalHost:
+        mac = _mac(request)
+        presented = _presented_token(request)
+        if presented is None:
+            raise web.HTTPUnauthorized(
+                text="token required\n", headers={"WWW-Authenticate": 'Basic realm="oci-operator"'}
+            )
+        host = self.directory.by_mac(mac)
+        if host is None or not self.directory.accepts(host, presented):
+            _log.warning("rejected a token for %s", mac)
+            raise web.HTTPForbidden(text="token not valid for this host\n")
+        return host
+
+    async def preseed(self, request: web.Request) -> web.Response:
+        host = self._authorized(request)
+        token = self.directory.job_token(host)
+        mode = scripts.boot_mode(host, token)
+        if token is None or mode not in JOB_MODES.values():
+            raise web.HTTPConflict(text="this host has no network boot job in progress\n")
+        try:
+            body = scripts.preseed(self.config, host, token, mode)
+        except RenderError as exc:
+            _log.error("preseed for %s: %s", host.name, exc)
+            raise web.HTTPInternalServerError(text=f"preseed could not be rendered: {exc}\n") from None
+        await self._record(host, BootStep.PRESEED_SERVED, f"preseed to {mode} served")
+        return _text(body)
+
+    async def report(self, request: web.Request) -> web.Response:
+        host = self._authorized(request)
+        try:
+            report = NodeReport.model_validate_json(await request.read())
+        except ValidationError as exc:
+            raise web.HTTPUnprocessableEntity(text=f"invalid report: {exc.error_count()} error(s)\n{exc}\n") from None
+        step = BootStep(report.event)
+        if step is BootStep.INSPECTED and report.hardware is None:
+            raise web.HTTPUnprocessableEntity(text="an inspected report needs hardware\n")
+        token = self.directory.job_token(host)
+        mode = scripts.boot_mode(host, token)
+        if token is None or step not in EVENTS_OF_JOB.get(mode, ()):
+            raise web.HTTPConflict(text=f"{report.event!r} does not fit this host's boot job ({mode})\n")
+        BOOT_CALLBACKS.labels(report.event).inc()
+        _log.info("report from %s: %s %s", host.name, report.event, report.message[:200])
+        await self._record(host, step, report.message, report.hardware)
+        return _text("recorded\n")
+
+    # Status writes -----------------------------------------------------------------------------
+    async def _record(
+        self, host: BareMetalHost, step: BootStep, message: str, hardware: HardwareDetails | None = None
+    ) -> None:
+        """Write the milestone once per job (iPXE may fetch a script several times)."""
+        prov = host.status.provisioning
+        if prov is None or not prov.boot_id:
+            return
+        key = (f"{host.namespace}/{host.name}", prov.boot_id)
+        current = self.directory.report(host)
+        if current is not None and current.step in scripts.FINAL_STEPS:
+            return  # the job is over; late or repeated messages change nothing
+        if self._written.get(key) == step.value and hardware is None:
+            return
+        report = BootReport(boot_id=prov.boot_id, step=step, time=datetime.now(UTC), message=message[:4096])
+        patch: dict[str, Any] = {"bootReport": report.wire()}
+        if hardware is not None:
+            patch["hardware"] = hardware.wire()
+        await asyncio.to_thread(k8s.patch_status, GROUP, VERSION, PLURAL, host.namespace, host.name, patch)
+        self._written[key] = step.value
+
+
+def _mac(request: web.Request) -> str:
+    mac = normalize(request.match_info["mac"])
+    if mac is None:
+        raise web.HTTPBadRequest(text="not a MAC address\n")
+    return mac
+
+
+def _presented_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if scheme.lower() == "basic":
+        try:
+            _, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return password or None
+    return None
+
+
+def _text(body: str, status: int = 200, content_type: str = "text/plain") -> web.Response:
+    return web.Response(text=body, status=status, content_type=content_type)

@@ -1,0 +1,128 @@
+"""`oci-operator bootserver`: the sidecar's entry point."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+from aiohttp import web
+
+from ..api.v1alpha1 import GROUP, VERSION, BareMetalHost
+from ..k8s import client as k8s
+from ..k8s import informer
+from .app import BootServer
+from .config import NETBOOT_IMAGES, BootServerConfig, DHCPConfig, Reservation
+from .directory import TOKEN_SELECTOR, Directory
+from .discovery import Discovery
+from .dnsmasq import Dnsmasq
+
+_log = logging.getLogger("bootserver")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, then KUBECONFIG)")
+    parser.add_argument("--namespace", help="serve hosts of this namespace only (default: all)")
+    parser.add_argument("--listen-address", default="0.0.0.0", help="HTTP address")  # noqa: S104
+    parser.add_argument("--port", type=int, default=8088, help="HTTP port")
+    parser.add_argument("--advertise", default="", help="HOST:PORT nodes use to reach this server")
+    parser.add_argument("--images-dir", type=Path, default=NETBOOT_IMAGES, help="installer kernel and initrd")
+    parser.add_argument("--kernel-args", default="console=tty0 console=ttyS0,115200n8", help="extra kernel args")
+    parser.add_argument("--state-dir", type=Path, default=Path("/var/lib/oci-bootserver"), help="TFTP root, leases")
+    parser.add_argument("--mirror", default="deb.debian.org/debian", help="Debian mirror HOST/PATH for installs")
+    parser.add_argument("--http-proxy", default="", help="proxy the installer uses for the mirror")
+    parser.add_argument("--discover", action="store_true", help="create a BareMetalHost for unknown MACs")
+    parser.add_argument("--discover-namespace", default="default", help="where discovered hosts are created")
+    dhcp = parser.add_argument_group("DHCP and TFTP (dnsmasq)")
+    dhcp.add_argument("--no-dhcp", action="store_true", help="HTTP only (another PXE server chains to us)")
+    dhcp.add_argument("--dhcp-mode", choices=("proxy", "reservation"), default="proxy")
+    dhcp.add_argument("--interface", default="eth0", help="provisioning interface")
+    dhcp.add_argument("--subnet", default="", help="proxy mode: provisioning network address, e.g. 10.99.0.0")
+    dhcp.add_argument("--range", default="", help="reservation mode: START,END of the address pool")
+    dhcp.add_argument("--router", default="", help="reservation mode: default gateway handed out")
+    dhcp.add_argument("--dns-server", default="", help="reservation mode: DNS server handed out")
+    dhcp.add_argument("--ra-prefix", default="", help="send IPv6 RAs for this prefix (iPXE boots ~15 s faster)")
+    dhcp.add_argument("--reserve", action="append", default=[], help="MAC,IP,NAME (repeatable)")
+    dhcp.add_argument("--dnsmasq", default="dnsmasq", help="dnsmasq binary")
+
+
+def config_from(args: argparse.Namespace) -> BootServerConfig:
+    mirror_host, _, mirror_dir = str(args.mirror).partition("/")
+    start, _, end = str(args.range).partition(",")
+    reservations = tuple(Reservation(*r.split(",", 2)) for r in args.reserve)
+    return BootServerConfig(
+        kubeconfig=args.kubeconfig,
+        namespace=args.namespace,
+        listen_address=args.listen_address,
+        port=args.port,
+        advertise=args.advertise,
+        images_dir=args.images_dir,
+        kernel_args=args.kernel_args,
+        state_dir=args.state_dir,
+        mirror_host=mirror_host,
+        mirror_directory=f"/{mirror_dir}",
+        http_proxy=args.http_proxy,
+        discover=args.discover,
+        dhcp=DHCPConfig(
+            enabled=not args.no_dhcp,
+            mode=args.dhcp_mode,
+            interface=args.interface,
+            subnet=args.subnet,
+            range_start=start,
+            range_end=end,
+            router=args.router,
+            dns_server=args.dns_server,
+            ra_prefix=args.ra_prefix,
+            reservations=reservations,
+            dnsmasq=args.dnsmasq,
+        ),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = config_from(args)
+    if args.discover_namespace and config.discover:
+        discover_ns = args.discover_namespace
+    else:
+        discover_ns = config.namespace or "default"
+    k8s.load(config.kubeconfig)
+    for name in (config.kernel, config.initrd):
+        if not (config.images_dir / name).is_file():
+            _log.warning("%s is missing: install debian-installer-12-netboot-amd64 or pass --images-dir", name)
+
+    hosts = informer.Informer(
+        "baremetalhosts", informer.custom_objects(GROUP, VERSION, BareMetalHost.info.plural, config.namespace)
+    )
+    tokens = informer.Informer("boot-tokens", informer.secrets(config.namespace), TOKEN_SELECTOR)
+    directory = Directory(hosts, tokens)
+    for source in (hosts, tokens):
+        source.on_change = directory.rebuild
+        source.start()
+    discovery = Discovery(directory, discover_ns) if config.discover else None
+    dnsmasq = Dnsmasq(config, discovery.seen if discovery else None) if config.dhcp.enabled else None
+    if dnsmasq is not None:
+        dnsmasq.start()
+    server = BootServer(config, directory, discovery, dnsmasq.alive if dnsmasq else None)
+    try:
+        asyncio.run(_serve(server, config))
+    finally:
+        if dnsmasq is not None:
+            dnsmasq.stop()
+    return 0
+
+
+async def _serve(server: BootServer, config: BootServerConfig) -> None:
+    runner = web.AppRunner(server.app(), access_log=logging.getLogger("bootserver.access"))
+    await runner.setup()
+    site = web.TCPSite(runner, config.listen_address, config.port, backlog=1024)
+    await site.start()
+    print(f"bootserver: HTTP on {config.listen_address}:{config.port}, advertised as {config.base_url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
