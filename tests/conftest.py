@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from support.bmcsim import SimControl, bmc_sim
+from support.bootserver import BootServerProcess, boot_server
 from support.cluster import api_server
 from support.kube import Kube
 from support.operator_process import OperatorProcess, operator_process
@@ -20,6 +21,7 @@ FAST_OPERATOR = (
     *("--bmc-backoff-base", "2", "--bmc-backoff-cap", "30"),
     # Above pyghmi's own give-up time (~5 s): a login cut short makes the next attempt join it.
     *("--bmc-timeout", "30"),
+    *("--boot-poll-interval", "0.5"),
 )
 # The shared operator watches t-* namespaces; tests that run an operator of their own use p-*.
 SHARED_PREFIX, PRIVATE_PREFIX = "t-", "p-"
@@ -36,6 +38,23 @@ def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kube]:
 @pytest.fixture(scope="session")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimControl]:
     with bmc_sim(tmp_path_factory.mktemp("bmc-sim"), count=40) as control:
+        yield control
+
+
+@pytest.fixture(scope="session")
+def bootserver(kube: Kube, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BootServerProcess]:
+    """HTTP only on loopback (DHCP and TFTP are tested in network namespaces)."""
+    with boot_server(kube.kubeconfig, tmp_path_factory.mktemp("bootserver"), "--no-dhcp") as server:
+        yield server
+    print(f"boot server log: {server.log_path}")
+
+
+@pytest.fixture(scope="session")
+def nodes(bootserver: BootServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimControl]:
+    """Simulated servers behind simulated BMCs: powered on, they PXE-boot from the shared boot server."""
+    workdir = tmp_path_factory.mktemp("nodes")
+    extra = ("--prefix", "srv", "--first-mac", "52:54:00:5e:00:00", "--boot-server", bootserver.url)
+    with bmc_sim(workdir, 12, *extra, "--install-seconds", "0.3") as control:
         yield control
 
 

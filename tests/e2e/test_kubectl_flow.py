@@ -31,9 +31,10 @@ def kubectl(kube: Kube, *args: str) -> str:
     return result.stdout
 
 
-def samples_for(sim: SimControl, target: Path) -> Path:
-    """config/samples/ as shipped, with the host's BMC pointed at one of the test's simulated BMCs."""
-    bmc = sim.take()
+def samples_for(nodes: SimControl, target: Path) -> Path:
+    """config/samples/ as shipped, with the host's BMC and MAC those of a simulated server (which gets
+    inspected through the boot server before it is Ready)."""
+    bmc = nodes.take()
     for sample in (REPO / "config" / "samples").glob("*.yaml"):
         docs = [d for d in yaml.safe_load_all(sample.read_text()) if d]
         for doc in docs:
@@ -41,14 +42,15 @@ def samples_for(sim: SimControl, target: Path) -> Path:
                 doc["stringData"].update(username=bmc.username, password=bmc.password)
             elif doc["kind"] == "BareMetalHost":
                 doc["spec"]["bmc"]["address"] = bmc.address
+                doc["spec"]["bootMACAddress"] = bmc.mac
         (target / sample.name).write_text(yaml.safe_dump_all(docs))
     return target
 
 
 def test_apply_samples_wait_and_list(
-    kube: Kube, operator: OperatorProcess, sim: SimControl, namespace: str, tmp_path: Path
+    kube: Kube, operator: OperatorProcess, nodes: SimControl, namespace: str, tmp_path: Path
 ) -> None:
-    kubectl(kube, "apply", "-n", namespace, "-f", str(samples_for(sim, tmp_path)))
+    kubectl(kube, "apply", "-n", namespace, "-f", str(samples_for(nodes, tmp_path)))
     kubectl(
         kube,
         "wait",

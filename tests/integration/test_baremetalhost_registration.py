@@ -14,12 +14,13 @@ TIMEOUT = 45
 
 
 def test_sample_host_gets_observed_generation_and_ready_reason(
-    kube: Kube, operator: OperatorProcess, sim: SimControl, namespace: str
+    kube: Kube, operator: OperatorProcess, nodes: SimControl, namespace: str
 ) -> None:
-    bmc = sim.take()
+    bmc = nodes.take()  # a simulated server: the sample host is inspected before it is available
     secret, host = samples("baremetalhost.yaml")
     secret["stringData"].update(username=bmc.username, password=bmc.password)  # the sample, aimed at this test's BMC
     host["spec"]["bmc"]["address"] = bmc.address
+    host["spec"]["bootMACAddress"] = bmc.mac
     kube.create(namespace, secret)
     kube.create(namespace, host)
 

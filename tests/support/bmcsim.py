@@ -21,6 +21,7 @@ class SimBMC:
     port: int
     username: str
     password: str
+    mac: str = ""
 
     @property
     def address(self) -> str:
@@ -53,6 +54,10 @@ class SimControl:
     def log(self, bmc: SimBMC) -> list[str]:
         return [entry["command"] for entry in self._request(f"/bmcs/{bmc.name}/log")]
 
+    def entries(self, bmc: SimBMC) -> list[tuple[str, str]]:
+        """Commands with their details (a simulated server's boot steps are node_* entries)."""
+        return [(e["command"], e["detail"]) for e in self._request(f"/bmcs/{bmc.name}/log")]
+
     def count(self, bmc: SimBMC, command: str) -> int:
         return self.log(bmc).count(command)
 
@@ -64,11 +69,21 @@ class SimControl:
 
 
 @contextmanager
-def bmc_sim(workdir: Path, count: int) -> Iterator[SimControl]:
+def bmc_sim(workdir: Path, count: int, *extra: str) -> Iterator[SimControl]:
     state_file = workdir / "bmc-sim.json"
     log = (workdir / "bmc-sim.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "oci_operator", "bmc-sim", "--count", str(count), "--state-file", str(state_file)],
+        [
+            sys.executable,
+            "-m",
+            "oci_operator",
+            "bmc-sim",
+            "--count",
+            str(count),
+            "--state-file",
+            str(state_file),
+            *extra,
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -76,7 +91,7 @@ def bmc_sim(workdir: Path, count: int) -> Iterator[SimControl]:
         wait_for(lambda: state_file.exists() or process.poll() is not None, 30, "the simulator's state file")
         assert process.poll() is None, (workdir / "bmc-sim.log").read_text()
         state = json.loads(state_file.read_text())
-        bmcs = [SimBMC(b["name"], b["port"], b["username"], b["password"]) for b in state["bmcs"]]
+        bmcs = [SimBMC(b["name"], b["port"], b["username"], b["password"], b["mac"]) for b in state["bmcs"]]
         yield SimControl(state["control"], bmcs)
     finally:
         process.terminate()

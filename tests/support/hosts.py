@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from oci_operator.api.v1alpha1 import INSPECT_ANNOTATION
@@ -56,3 +57,30 @@ def settled(kube: Kube, namespace: str, name: str, powered_on: bool) -> bool:
     """Available, Ready, and the recorded power state is the one wanted."""
     current = status(kube, namespace, name)
     return ready(kube, namespace, name) == ("True", "Available") and current.get("poweredOn") is powered_on
+
+
+def create_booting_host(
+    kube: Kube, namespace: str, name: str, bmc: SimBMC, mac: str, online: bool = False, **spec: Any
+) -> None:
+    """A host that goes through inspection (and provisioning once it has a role)."""
+    kube.create(namespace, secret_manifest(f"{name}-bmc", bmc.username, bmc.password))
+    manifest = host_manifest(name, bmc.address, f"{name}-bmc", online)
+    manifest["metadata"]["annotations"] = {}
+    manifest["spec"].update(bootMACAddress=mac, **spec)
+    kube.create(namespace, manifest)
+
+
+def state(kube: Kube, namespace: str, name: str) -> str | None:
+    prov = status(kube, namespace, name).get("provisioning") or {}
+    return prov.get("state")
+
+
+def boot_token(kube: Kube, namespace: str, name: str) -> str | None:
+    """The token of the host's current boot job, once the operator has issued it."""
+    boot_id = (status(kube, namespace, name).get("provisioning") or {}).get("bootId")
+    try:
+        secret = kube.core.read_namespaced_secret(f"{name}-boot-token", namespace)
+    except Exception:
+        return None
+    data = {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+    return data["token"] if boot_id and data.get("bootId") == boot_id else None

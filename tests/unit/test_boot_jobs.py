@@ -19,10 +19,12 @@ def inspected() -> Bench:
 
 
 def fresh(online: bool = False) -> Bench:
-    """A host never inspected."""
+    """A host never inspected, its registration on record."""
     bench = inspected()
     bench.host.status.hardware = None
     bench.set(online=online)
+    bench.run()
+    assert bench.state() == "registering"
     return bench
 
 

@@ -34,8 +34,11 @@ def test_missing_secret_warns_once_then_counts_silently() -> None:
 
 def test_registration_then_observe_then_power_on_once() -> None:
     bench = Bench(FakeDriver(powered_on=False))
-    registered = bench.run()
+    bench.run()
     assert bench.host.status.provisioning is not None
+    assert bench.host.status.provisioning.state == "registering"  # on record before it moves on
+    assert bench.ready() == ("False", "Registering")
+    registered = bench.run()
     assert bench.host.status.provisioning.state == "available"
     assert bench.host.status.good_credentials is not None
     assert bench.host.status.good_credentials.resource_version == "7"

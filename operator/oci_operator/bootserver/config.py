@@ -30,6 +30,7 @@ class DHCPConfig:
     ra_prefix: str = ""  # e.g. fd99::, so iPXE does not wait for router advertisements
     reservations: tuple[Reservation, ...] = ()
     dnsmasq: str = "dnsmasq"
+    user: str = ""  # dnsmasq drops to this user after binding (its default: nobody)
 
 
 @dataclass(frozen=True)

@@ -63,9 +63,15 @@ def prepare(config: BootServerConfig) -> Path:
 
 
 class Dnsmasq:
-    def __init__(self, config: BootServerConfig, on_client: Callable[[str, str], None] | None = None) -> None:
-        self.config, self.on_client = config, on_client
+    def __init__(
+        self,
+        config: BootServerConfig,
+        on_client: Callable[[str, str], None] | None = None,
+        on_exit: Callable[[int], None] | None = None,
+    ) -> None:
+        self.config, self.on_client, self.on_exit = config, on_client, on_exit
         self.process: subprocess.Popen[str] | None = None
+        self.stopping = False
 
     def start(self) -> None:
         conf = prepare(self.config)
@@ -75,7 +81,8 @@ class Dnsmasq:
         if check.returncode != 0:
             raise RuntimeError(f"dnsmasq rejected its configuration: {check.stderr.strip()}")
         self.process = subprocess.Popen(
-            [self.config.dhcp.dnsmasq, "--keep-in-foreground", "--log-facility=-", f"--conf-file={conf}"],
+            [self.config.dhcp.dnsmasq, "--keep-in-foreground", "--log-facility=-", f"--conf-file={conf}"]
+            + ([f"--user={self.config.dhcp.user}"] if self.config.dhcp.user else []),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -91,9 +98,14 @@ class Dnsmasq:
             mac = client_mac(line)
             if mac and self.on_client:
                 self.on_client(mac, "DHCP request")
-        _log.warning("dnsmasq exited with status %s", self.process.wait())
+        status = self.process.wait()
+        if not self.stopping:
+            _log.error("dnsmasq exited with status %s; the boot server stops too", status)
+            if self.on_exit:
+                self.on_exit(status)
 
     def stop(self) -> None:
+        self.stopping = True
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:

@@ -46,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     dhcp.add_argument("--ra-prefix", default="", help="send IPv6 RAs for this prefix (iPXE boots ~15 s faster)")
     dhcp.add_argument("--reserve", action="append", default=[], help="MAC,IP,NAME (repeatable)")
     dhcp.add_argument("--dnsmasq", default="dnsmasq", help="dnsmasq binary")
+    dhcp.add_argument("--dnsmasq-user", default="", help="user dnsmasq runs as after binding (default: nobody)")
 
 
 def config_from(args: argparse.Namespace) -> BootServerConfig:
@@ -77,6 +78,7 @@ def config_from(args: argparse.Namespace) -> BootServerConfig:
             ra_prefix=args.ra_prefix,
             reservations=reservations,
             dnsmasq=args.dnsmasq,
+            user=args.dnsmasq_user,
         ),
     )
 
@@ -102,19 +104,18 @@ def run(args: argparse.Namespace) -> int:
         source.on_change = directory.rebuild
         source.start()
     discovery = Discovery(directory, discover_ns) if config.discover else None
-    dnsmasq = Dnsmasq(config, discovery.seen if discovery else None) if config.dhcp.enabled else None
-    if dnsmasq is not None:
-        dnsmasq.start()
+    failed: list[int] = []
+    dnsmasq = Dnsmasq(config, discovery.seen if discovery else None, failed.append) if config.dhcp.enabled else None
     server = BootServer(config, directory, discovery, dnsmasq.alive if dnsmasq else None)
     try:
-        asyncio.run(_serve(server, config))
+        asyncio.run(_serve(server, config, dnsmasq))
     finally:
         if dnsmasq is not None:
             dnsmasq.stop()
-    return 0
+    return 1 if failed else 0
 
 
-async def _serve(server: BootServer, config: BootServerConfig) -> None:
+async def _serve(server: BootServer, config: BootServerConfig, dnsmasq: Dnsmasq | None) -> None:
     runner = web.AppRunner(server.app(), access_log=logging.getLogger("bootserver.access"))
     await runner.setup()
     site = web.TCPSite(runner, config.listen_address, config.port, backlog=1024)
@@ -124,5 +125,16 @@ async def _serve(server: BootServer, config: BootServerConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if dnsmasq is not None:
+        # Without DHCP and TFTP the sidecar is useless: exit, and let the pod restart it.
+        report = dnsmasq.on_exit
+
+        def exited(status: int) -> None:
+            if report is not None:
+                report(status)
+            loop.call_soon_threadsafe(stop.set)
+
+        dnsmasq.on_exit = exited
+        dnsmasq.start()
     await stop.wait()
     await runner.cleanup()

@@ -37,6 +37,8 @@ NOW = 0.0
 async def step_registering(ctx: HostContext) -> StepResult:
     """Credentials were proven by the pass (see reconcilers.baremetalhost): the host is manageable."""
     assert ctx.host.spec.bmc is not None
+    if ctx.host.status.provisioning is None:
+        return StepResult(requeue_after=NOW)  # record 'registering' (and its proof) first, move on next pass
     ctx.event("Normal", "Registered", f"BMC {ctx.host.spec.bmc.address} accepted the credentials")
     skip = ctx.host.metadata_annotations().get(INSPECT_ANNOTATION, "").lower() == "disabled"
     inspected = ctx.status.hardware is not None or skip
