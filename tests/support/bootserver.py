@@ -43,6 +43,7 @@ def boot_server(
     port: int | None = None,
 ) -> Iterator[BootServerProcess]:
     port = port or free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
     images = images or fake_images(workdir / "images")
     log_path = workdir / "bootserver.log"
     with log_path.open("wb") as log:

@@ -32,6 +32,14 @@ class DHCPConfig:
     dnsmasq: str = "dnsmasq"
     user: str = ""  # dnsmasq drops to this user after binding (its default: nobody)
 
+    def problem(self) -> str | None:
+        """Why this configuration cannot work, in the words of the command line; None when it can."""
+        if self.mode == "proxy" and not self.subnet:
+            return "--dhcp-mode proxy needs --subnet (the provisioning network's address, e.g. 10.99.0.0)"
+        if self.mode == "reservation" and not (self.range_start and self.range_end):
+            return "--dhcp-mode reservation needs --range START,END"
+        return None
+
 
 @dataclass(frozen=True)
 class BootServerConfig:

@@ -28,6 +28,9 @@ def client_mac(line: str) -> str | None:
 
 def config_text(config: BootServerConfig, tftp_root: Path, lease_file: Path) -> str:
     dhcp = config.dhcp
+    problem = dhcp.problem()
+    if problem:
+        raise ValueError(problem)
     return render(
         "dnsmasq.conf.j2",
         mode=dhcp.mode,

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import sys
 from pathlib import Path
 
 from aiohttp import web
@@ -86,6 +87,10 @@ def config_from(args: argparse.Namespace) -> BootServerConfig:
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = config_from(args)
+    problem = config.dhcp.problem() if config.dhcp.enabled else None
+    if problem:
+        print(f"bootserver: {problem} (or --no-dhcp)", file=sys.stderr)
+        return 2
     if args.discover_namespace and config.discover:
         discover_ns = args.discover_namespace
     else:

@@ -9,9 +9,22 @@ server=$1 mac=$2 token=$3 event=$4 message=${5:-}
 clean() { tr -d '"\\\000-\037'; }  # values go inside JSON strings: drop quotes and control characters
 read1() { [ -r "$1" ] && head -c 256 "$1" | clean | sed 's/ *$//'; }
 
+# The installer loads storage drivers later than early_command, and the netboot initrd carries only
+# some (USB, MMC, SCSI disk); load what is there and give the disks a moment to appear.
+load_storage() {
+  for m in ahci nvme virtio_blk virtio_scsi megaraid_sas mpt3sas hpsa sd_mod usb-storage uas mmc_block; do
+    modprobe -q "$m" 2>/dev/null
+  done
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    ls /sys/block | grep -qvE '^(loop|ram|sr|fd|dm-|md|zram|nbd)' && return
+    sleep 1
+  done
+}
+
 disks() {
   first=1
   for d in /sys/block/*; do
+    [ -e "$d" ] || continue
     name=${d##*/}
     case $name in loop*|ram*|sr*|fd*|dm-*|md*|zram*|nbd*) continue ;; esac
     [ "$(cat "$d/removable" 2>/dev/null)" = 1 ] && continue
@@ -29,6 +42,7 @@ disks() {
 nics() {
   first=1
   for n in /sys/class/net/*; do
+    [ -e "$n" ] || continue
     name=${n##*/}
     [ "$name" = lo ] && continue
     [ -e "$n/device" ] || continue  # physical interfaces only
@@ -51,7 +65,10 @@ hardware() {
 }
 
 body="{\"event\":\"$event\",\"message\":\"$(printf %s "$message" | clean)\""
-[ "$event" = inspected ] && body="$body,\"hardware\":$(hardware)"
+if [ "$event" = inspected ]; then
+  load_storage
+  body="$body,\"hardware\":$(hardware)"
+fi
 body="$body}"
 auth=$(printf %s "$mac:$token" | base64 | tr -d '\n')
 length=$(printf %s "$body" | wc -c | tr -d ' ')
