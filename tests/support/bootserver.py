@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .operator_process import free_port, http_get
+from .operator_process import free_port, http_get, start, stop
 from .waiting import wait_for
 
 
@@ -46,28 +45,13 @@ def boot_server(
     workdir.mkdir(parents=True, exist_ok=True)
     images = images or fake_images(workdir / "images")
     log_path = workdir / "bootserver.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "oci_operator",
-                "bootserver",
-                "--kubeconfig",
-                kubeconfig,
-                "--listen-address",
-                address,
-                "--port",
-                str(port),
-                "--images-dir",
-                str(images),
-                "--state-dir",
-                str(workdir / "state"),
-                *extra,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    process = start(
+        log_path,
+        "bootserver",
+        *("--kubeconfig", kubeconfig, "--listen-address", address, "--port", str(port)),
+        *("--images-dir", str(images), "--state-dir", str(workdir / "state")),
+        *extra,
+    )
     server = BootServerProcess(process, f"http://{address}:{port}", log_path, images)
     try:
         wait_for(
@@ -78,9 +62,4 @@ def boot_server(
         assert process.poll() is None, server.log()
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, grace=10)

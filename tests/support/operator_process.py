@@ -30,6 +30,23 @@ def http_get(url: str) -> str | None:
         return None
 
 
+def start(log_path: Path, subcommand: str, *args: str) -> subprocess.Popen[bytes]:
+    """`python -m oci_operator SUBCOMMAND ARGS`, output to `log_path`, the way a container runs it."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "oci_operator", subcommand, *args], stdout=log, stderr=subprocess.STDOUT
+        )
+
+
+def stop(process: subprocess.Popen[bytes], grace: float = 15) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @dataclass
 class OperatorProcess:
     process: subprocess.Popen[bytes]
@@ -48,27 +65,13 @@ class OperatorProcess:
 def operator_process(kubeconfig: str, workdir: Path, *extra: str) -> Iterator[OperatorProcess]:
     metrics_port, health_port = free_port(), free_port()
     log_path = workdir / "operator.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "oci_operator",
-                "run",
-                "--kubeconfig",
-                kubeconfig,
-                "--verbose",
-                "--metrics-address",
-                "127.0.0.1",
-                "--metrics-port",
-                str(metrics_port),
-                "--health-port",
-                str(health_port),
-                *extra,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    process = start(
+        log_path,
+        "run",
+        *("--kubeconfig", kubeconfig, "--verbose", "--metrics-address", "127.0.0.1"),
+        *("--metrics-port", str(metrics_port), "--health-port", str(health_port)),
+        *extra,
+    )
     op = OperatorProcess(
         process, log_path, f"http://127.0.0.1:{metrics_port}/metrics", f"http://127.0.0.1:{health_port}/healthz"
     )
@@ -80,9 +83,4 @@ def operator_process(kubeconfig: str, workdir: Path, *extra: str) -> Iterator[Op
         )
         yield op
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from oci_operator.api.v1alpha1 import ErrorType
 from oci_operator.bmc.driver import BMCUnreachable, BootDevice, PowerAction
 from oci_operator.bmc.governor import GovernorConfig
-from oci_operator.reconcilers.baremetalhost import record_action_failure
+from oci_operator.reconcilers.baremetalhost import record_action_deferred, record_action_failure
 from oci_operator.reconcilers.host_context import SetBootDevice
 from support.fake_bmc import FakeDriver
 from support.host_bench import HARDWARE, T0, Bench
@@ -166,3 +166,15 @@ def test_a_failed_boot_command_is_not_remembered_as_a_boot() -> None:
     failed = record_action_failure(bench.host, booting.status, BMCUnreachable("gone"))
     assert failed.status.provisioning.boot_requested is None  # type: ignore[union-attr]
     assert failed.status.provisioning.boot_id == booting.status.provisioning.boot_id  # type: ignore[union-attr]
+
+
+def test_a_deferred_boot_is_withdrawn_so_it_is_sent_later() -> None:
+    bench = fresh()
+    for _ in range(2):
+        bench.run()
+    booting = bench.run()
+    assert booting.actions
+    deferred = record_action_deferred(booting.status)
+    assert deferred.status.provisioning.boot_requested is None  # type: ignore[union-attr]
+    assert deferred.status.last_power_command is None
+    assert deferred.status.error_type is None

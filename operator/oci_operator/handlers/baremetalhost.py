@@ -23,7 +23,12 @@ from ..bmc.governor import NotNow
 from ..config import OperatorConfig
 from ..k8s import client as k8s
 from ..metrics import RECONCILE_ERRORS, RECONCILES
-from ..reconcilers.baremetalhost import reconcile_pass, record_action_failure, within_poll
+from ..reconcilers.baremetalhost import (
+    reconcile_pass,
+    record_action_deferred,
+    record_action_failure,
+    within_poll,
+)
 from ..reconcilers.host_context import Command, PassResult, SetBootDevice
 from ..reconcilers.simple import reconcile_invalid
 from .common import Logger, account, invalid_message, plain, status_patch
@@ -83,11 +88,12 @@ class HostRunner:
         # then the status that records the intent, then the single command.
         if result.remove_annotations:
             await self._api(k8s.remove_annotations, result.remove_annotations)
-        persisted = await self._persist(old_status, result)
         if result.boot_token is not None:
+            # Before the status that records the boot: if this fails, nothing says the server was booted.
             uid = str(raw["metadata"].get("uid", ""))
             mac = host.spec.boot_mac_address
             await asyncio.to_thread(k8s.ensure_boot_token, self.namespace, self.name, uid, mac, result.boot_token)
+        persisted = await self._persist(old_status, result)
         requeue = result.requeue_after
         if result.actions and bmc is not None:
             requeue = await self._act(host, bmc, result, persisted)
@@ -103,6 +109,7 @@ class HostRunner:
                 else:
                     await bmc.set_power(command)
         except NotNow as wait:
+            await self._persist(persisted, record_action_deferred(result.status))
             return within_poll(wait.retry_after, self.config.power)
         except BMCError as exc:
             failed = record_action_failure(host, result.status, exc)

@@ -77,12 +77,24 @@ def record_bmc_error(host: BareMetalHost, status: BareMetalHostStatus, exc: BMCE
     _set_error(status, host.generation, error_type, reason, str(exc))
 
 
+def _not_sent(persisted: BareMetalHostStatus) -> BareMetalHostStatus:
+    """The recorded intent, withdrawn: the commands did not (all) go out, so sending them again is no duplicate."""
+    status = persisted.model_copy(deep=True)
+    status.last_power_command = None
+    if status.provisioning is not None and status.provisioning.boot_requested is not None:
+        status.provisioning.boot_requested = None
+    return status
+
+
+def record_action_deferred(persisted: BareMetalHostStatus) -> PassResult:
+    """The governor said "not now" before the commands went out: withdraw the intent, no error."""
+    status = _not_sent(persisted)
+    return PassResult(status=status, events=[], deferred=True)
+
+
 def record_action_failure(host: BareMetalHost, persisted: BareMetalHostStatus, exc: BMCError) -> PassResult:
     """The action sent after persisting `persisted` failed: the next status and its Events."""
-    status = persisted.model_copy(deep=True)
-    status.last_power_command = None  # it did not go out: a retry is not a duplicate
-    if status.provisioning is not None and status.provisioning.boot_requested is not None:
-        status.provisioning.boot_requested = None  # nor is booting the same job again
+    status = _not_sent(persisted)
     record_bmc_error(host, status, exc)
     before = host.model_copy(update={"status": persisted})
     return PassResult(status=status, events=_finish(before, status, []))
