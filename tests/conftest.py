@@ -11,6 +11,7 @@ import pytest
 from support.bmcsim import SimControl, bmc_sim
 from support.bootserver import BootServerProcess, boot_server
 from support.cluster import api_server
+from support.debian_root import DebianRoot, base_root, debian_root
 from support.kube import Kube
 from support.operator_process import OperatorProcess, operator_process
 
@@ -21,7 +22,7 @@ FAST_OPERATOR = (
     *("--bmc-backoff-base", "2", "--bmc-backoff-cap", "30"),
     # Above pyghmi's own give-up time (~5 s): a login cut short makes the next attempt join it.
     *("--bmc-timeout", "30"),
-    *("--boot-poll-interval", "0.5"),
+    *("--boot-poll-interval", "0.5", "--role-status-interval", "1"),
 )
 # The shared operator watches t-* namespaces; tests that run an operator of their own use p-*.
 SHARED_PREFIX, PRIVATE_PREFIX = "t-", "p-"
@@ -79,3 +80,19 @@ def private_namespace(kube: Kube) -> Iterator[str]:
     name = kube.new_namespace(PRIVATE_PREFIX)
     yield name
     kube.delete_namespace(name)
+
+
+@pytest.fixture(scope="session")
+def debian_base() -> Path:
+    """The cached debootstrap root (built on first use, ~40 s)."""
+    return base_root()
+
+
+@pytest.fixture
+def debian(debian_base: Path, tmp_path: Path) -> Iterator[DebianRoot]:
+    """A fresh overlay of the Debian root for this test (needs root for mount and chroot, as CI has)."""
+    from support.netns import require_netns
+
+    require_netns()  # the same requirement: root
+    with debian_root(debian_base, tmp_path / "debian") as root:
+        yield root

@@ -37,6 +37,7 @@ def _run(args: argparse.Namespace) -> int:
             provision_timeout=args.provision_timeout,
             deprovision_timeout=args.deprovision_timeout,
         ),
+        role_status_interval=args.role_status_interval,
         governor=GovernorConfig(
             max_in_flight=args.bmc_max_in_flight,
             calls_per_minute=args.bmc_calls_per_minute,
@@ -67,7 +68,8 @@ def _run(args: argparse.Namespace) -> int:
     governor = Governor(config.governor)
     kopf.run(
         registry=registry,
-        memo=kopf.Memo(bmc_pool=BMCPool(governor)),
+        # Shared by every handler (kopf copies the memo shallowly per object).
+        memo=kopf.Memo(bmc_pool=BMCPool(governor), host_wakers={}, host_roles={}),
         standalone=True,  # one replica (Deployment strategy Recreate); no peering CRDs needed
         clusterwide=not config.namespaces,
         namespaces=list(config.namespaces),
@@ -113,6 +115,9 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=180.0,
         help="seconds an OS gets to obey a soft reboot before a hard power off (default 180)",
+    )
+    run.add_argument(
+        "--role-status-interval", type=float, default=30.0, help="seconds between NodeRole host counts (default 30)"
     )
     jobs = run.add_argument_group("network boot jobs (inspect, install, wipe)")
     jobs.add_argument(

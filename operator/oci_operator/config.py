@@ -23,3 +23,4 @@ class OperatorConfig:
     verbose: bool = False
     power: HostSettings = field(default_factory=HostSettings)
     governor: GovernorConfig = field(default_factory=GovernorConfig)
+    role_status_interval: float = 30.0  # how often a NodeRole recounts its converged hosts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import urllib.request
 from typing import Any
 
 from oci_operator.api.v1alpha1 import INSPECT_ANNOTATION
@@ -84,3 +85,31 @@ def boot_token(kube: Kube, namespace: str, name: str) -> str | None:
         return None
     data = {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
     return data["token"] if boot_id and data.get("bootId") == boot_id else None
+
+
+def provisioned_host(kube: Kube, namespace: str, name: str, bmc: SimBMC, role: str) -> None:
+    """A simulated server installed with `role` through the boot server (a few seconds)."""
+    create_booting_host(kube, namespace, name, bmc, bmc.mac, online=True, role=role)
+
+
+def token_of(kube: Kube, namespace: str, name: str) -> str:
+    """The token the installation left on the node (the agent's)."""
+    secret = kube.core.read_namespaced_secret(f"{name}-boot-token", namespace)
+    return base64.b64decode((secret.data or {})["token"]).decode()
+
+
+def converged(kube: Kube, namespace: str, name: str) -> tuple[str, str, str] | None:
+    cond = condition(kube.get(namespace, "BareMetalHost", name), "Converged")
+    return (cond["status"], cond["reason"], cond["message"]) if cond else None
+
+
+def desired_state_served(base_url: str, mac: str, token: str) -> bool:
+    """The boot server has the host's rendered desired state (its cache follows the API by a moment)."""
+    request = urllib.request.Request(  # noqa: S310 - loopback test URL
+        f"{base_url}/v1/hosts/{mac.replace(':', '-')}/desired-state", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except OSError:
+        return False

@@ -4,8 +4,11 @@ GET  /boot.ipxe                      every iPXE client starts here (public)
 GET  /v1/boot/{mac}.ipxe             the host's script: inspect, install, wipe, wait or local disk (public)
 GET  /v1/images/{name}               installer kernel and initrd (public; sendfile, ranges)
 GET  /v1/scripts/oci-report.sh       the installer's report helper (public)
+GET  /v1/agent/oci-agent.py          the node agent (public; stdlib-only Python)
 GET  /v1/hosts/{mac}/preseed.cfg     the host's preseed (token)
 POST /v1/hosts/{mac}/report          the node's milestones and hardware (token)
+GET  /v1/hosts/{mac}/desired-state   the agent's desired state (token; ETag = its hash, 304 when unchanged)
+POST /v1/hosts/{mac}/convergence     the agent's run report (token)
 GET  /healthz, /metrics
 
 A token is the `password` of HTTP Basic auth (user: the MAC) or a Bearer token; it is never part
@@ -27,9 +30,10 @@ from typing import Any, Literal
 import prometheus_client
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
 
 from ..api.v1alpha1 import GROUP, VERSION, BareMetalHost
-from ..api.v1alpha1.hardware import BootReport, BootStep, HardwareDetails
+from ..api.v1alpha1.hardware import BootReport, BootStep, Convergence, HardwareDetails
 from ..k8s import client as k8s
 from ..metrics import BOOT_CALLBACKS, BOOT_REQUESTS
 from ..render import RenderError, render
@@ -42,7 +46,14 @@ from .macs import normalize
 _log = logging.getLogger(__name__)
 IMAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 REPORT_SCRIPT = resources.files("oci_operator.bootserver").joinpath("files/oci-report.sh")
+AGENT = resources.files("oci_operator.agent").joinpath("oci_agent.py")
 PLURAL = BareMetalHost.info.plural
+
+
+class AgentReport(Convergence):
+    """The node agent's run report; anything else is a 422."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
 class NodeReport(BaseModel):
@@ -98,6 +109,9 @@ class BootServer:
                 web.get("/v1/boot/{mac}.ipxe", self.host_script),
                 web.get("/v1/images/{name}", self.image),
                 web.get("/v1/scripts/oci-report.sh", self.report_script),
+                web.get("/v1/agent/oci-agent.py", self.agent),
+                web.get("/v1/hosts/{mac}/desired-state", self.desired_state),
+                web.post("/v1/hosts/{mac}/convergence", self.convergence),
                 web.get("/v1/hosts/{mac}/preseed.cfg", self.preseed),
                 web.post("/v1/hosts/{mac}/report", self.report),
                 web.get("/healthz", self.healthz),
@@ -134,10 +148,13 @@ class BootServer:
     async def report_script(self, request: web.Request) -> web.Response:
         return _text(REPORT_SCRIPT.read_text(), content_type="text/x-shellscript")
 
+    async def agent(self, request: web.Request) -> web.Response:
+        return _text(AGENT.read_text(), content_type="text/x-python")
+
     async def healthz(self, request: web.Request) -> web.Response:
         if not self.dnsmasq_alive():
             return _text("dnsmasq is not running\n", status=503)
-        synced = self.directory.hosts.synced.is_set() and self.directory.tokens.synced.is_set()
+        synced = self.directory.synced()
         return _text("ok\n" if synced else "waiting for the API server\n", status=200 if synced else 503)
 
     async def metrics(self, request: web.Request) -> web.Response:
@@ -187,6 +204,33 @@ class BootServer:
         BOOT_CALLBACKS.labels(report.event).inc()
         _log.info("report from %s: %s %s", host.name, report.event, report.message[:200])
         await self._record(host, step, report.message, report.hardware)
+        return _text("recorded\n")
+
+    async def desired_state(self, request: web.Request) -> web.Response:
+        host = self._authorized(request)
+        found = self.directory.desired_state(host)
+        if found is None:
+            raise web.HTTPNotFound(text="no desired state rendered for this host yet\n")
+        digest, document = found
+        etag = f'"{digest}"'
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        return web.Response(body=document, content_type="application/json", headers={"ETag": etag})
+
+    async def convergence(self, request: web.Request) -> web.Response:
+        host = self._authorized(request)
+        try:
+            report = AgentReport.model_validate_json(await request.read())
+        except ValidationError as exc:
+            raise web.HTTPUnprocessableEntity(text=f"invalid report: {exc.error_count()} error(s)\n{exc}\n") from None
+        BOOT_CALLBACKS.labels("convergence").inc()
+        _log.info(
+            "convergence of %s: %s changed=%d drifted=%d failed=%d in %.1fs",
+            host.name, report.applied_hash[:12], report.changed, report.drifted, report.failed,
+            report.duration_seconds,
+        )  # fmt: skip
+        patch = {"convergence": Convergence.model_validate(report.model_dump()).wire()}
+        await asyncio.to_thread(k8s.patch_status, GROUP, VERSION, PLURAL, host.namespace, host.name, patch)
         return _text("recorded\n")
 
     # Status writes -----------------------------------------------------------------------------

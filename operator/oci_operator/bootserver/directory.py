@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from ..api.v1alpha1 import BareMetalHost, ProvisioningState
 from ..api.v1alpha1.hardware import BootReport
-from ..k8s.client import BOOT_TOKEN_LABEL, HOST_ANNOTATION
+from ..k8s.client import BOOT_TOKEN_LABEL, DESIRED_STATE_LABEL, HASH_ANNOTATION, HOST_ANNOTATION
 from ..k8s.informer import Informer, Key
 from .macs import normalize
 
@@ -35,11 +35,15 @@ class Token:
 
 
 class Directory:
-    def __init__(self, hosts: Informer, tokens: Informer) -> None:
-        self.hosts, self.tokens = hosts, tokens
+    def __init__(self, hosts: Informer, tokens: Informer, desired: Informer) -> None:
+        self.hosts, self.tokens, self.desired = hosts, tokens, desired
         self._lock = threading.Lock()
         self._by_mac: dict[str, BareMetalHost] = {}
         self._tokens: dict[Key, Token] = {}
+        self._desired: dict[Key, tuple[str, bytes]] = {}  # hash, document
+
+    def synced(self) -> bool:
+        return all(i.synced.is_set() for i in (self.hosts, self.tokens, self.desired))
 
     def rebuild(self) -> None:
         """Called by the informers on every change: re-index (cheap for thousands of hosts)."""
@@ -59,8 +63,16 @@ class Directory:
             data = _decode(secret.get("data") or {})
             if host_name and data.get("token") and data.get("bootId"):
                 tokens[(str(meta.get("namespace", "")), host_name)] = Token(data["token"], data["bootId"])
+        desired: dict[Key, tuple[str, bytes]] = {}
+        for secret in self.desired.items():
+            meta = secret.get("metadata") or {}
+            annotations = meta.get("annotations") or {}
+            document = _decode(secret.get("data") or {}).get("desired.json")
+            if annotations.get(HOST_ANNOTATION) and document is not None:
+                key = (str(meta.get("namespace", "")), annotations[HOST_ANNOTATION])
+                desired[key] = (str(annotations.get(HASH_ANNOTATION, "")), document.encode())
         with self._lock:
-            self._by_mac, self._tokens = by_mac, tokens
+            self._by_mac, self._tokens, self._desired = by_mac, tokens, desired
 
     def by_mac(self, mac: str) -> BareMetalHost | None:
         with self._lock:
@@ -69,6 +81,11 @@ class Directory:
     def token(self, host: BareMetalHost) -> Token | None:
         with self._lock:
             return self._tokens.get((host.namespace, host.name))
+
+    def desired_state(self, host: BareMetalHost) -> tuple[str, bytes] | None:
+        """The host's rendered desired state (hash, JSON document), if the operator has stored one."""
+        with self._lock:
+            return self._desired.get((host.namespace, host.name))
 
     def job_token(self, host: BareMetalHost) -> Token | None:
         """The token of the host's current boot job, if it has one and the token for it exists."""
@@ -105,3 +122,4 @@ def _decode(data: dict[str, Any]) -> dict[str, str]:
 
 
 TOKEN_SELECTOR = f"{BOOT_TOKEN_LABEL}=true"
+DESIRED_SELECTOR = f"{DESIRED_STATE_LABEL}=true"

@@ -16,7 +16,7 @@ from ..k8s import client as k8s
 from ..k8s import informer
 from .app import BootServer
 from .config import NETBOOT_IMAGES, BootServerConfig, DHCPConfig, Reservation
-from .directory import TOKEN_SELECTOR, Directory
+from .directory import DESIRED_SELECTOR, TOKEN_SELECTOR, Directory
 from .discovery import Discovery
 from .dnsmasq import Dnsmasq
 
@@ -104,8 +104,9 @@ def run(args: argparse.Namespace) -> int:
         "baremetalhosts", informer.custom_objects(GROUP, VERSION, BareMetalHost.info.plural, config.namespace)
     )
     tokens = informer.Informer("boot-tokens", informer.secrets(config.namespace), TOKEN_SELECTOR)
-    directory = Directory(hosts, tokens)
-    for source in (hosts, tokens):
+    desired = informer.Informer("desired-states", informer.secrets(config.namespace), DESIRED_SELECTOR)
+    directory = Directory(hosts, tokens, desired)
+    for source in (hosts, tokens, desired):
         source.on_change = directory.rebuild
         source.start()
     discovery = Discovery(directory, discover_ns) if config.discover else None

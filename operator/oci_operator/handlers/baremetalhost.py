@@ -8,13 +8,14 @@ server off (unless paused or spec.powerOffOnDelete is false) behind kopf's final
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
 import kopf
 from pydantic import ValidationError
 
-from ..api.v1alpha1 import GROUP, PAUSED_ANNOTATION, VERSION, BareMetalHost
+from ..api.v1alpha1 import GROUP, PAUSED_ANNOTATION, VERSION, BareMetalHost, NodeRole, ProvisioningState
 from ..api.v1alpha1.meta import StatusBase
 from ..bmc.access import BMCAccess, BMCPool
 from ..bmc.credentials import CredentialsCheck, check_secret
@@ -29,12 +30,14 @@ from ..reconcilers.baremetalhost import (
     record_action_failure,
     within_poll,
 )
+from ..reconcilers.desired_state import RoleLookup
 from ..reconcilers.host_context import Command, PassResult, SetBootDevice
 from ..reconcilers.simple import reconcile_invalid
 from .common import Logger, account, invalid_message, plain, status_patch
 
 PLURAL = BareMetalHost.info.plural
 KIND = BareMetalHost.info.kind
+Key = tuple[str, str]  # namespace, name
 # After an unexpected failure (API server away), look again after this many seconds.
 RETRY_AFTER_ERROR = 5.0
 
@@ -42,8 +45,11 @@ RETRY_AFTER_ERROR = 5.0
 class HostRunner:
     """Runs passes for one host: read fresh, decide, persist, then act once."""
 
-    def __init__(self, config: OperatorConfig, pool: BMCPool, body: kopf.Body, logger: Logger) -> None:
+    def __init__(
+        self, config: OperatorConfig, pool: BMCPool, body: kopf.Body, logger: Logger, roles: dict[Key, str]
+    ) -> None:
         self.config, self.pool, self.body, self.logger = config, pool, body, logger
+        self.roles = roles  # shared: which role each host has, so a NodeRole change wakes its hosts
         self.namespace, self.name = str(body.metadata.namespace), str(body.metadata.name)
 
     async def _api(self, fn: Any, *args: Any) -> Any:
@@ -83,7 +89,15 @@ class HostRunner:
             credentials = await read_credentials(host.namespace, host.spec.bmc.credentials_name)
             if credentials.credentials is not None:
                 bmc = self.pool.access(host.spec.bmc.address, credentials.credentials)
-        result = await reconcile_pass(host, credentials, bmc, self.config.power)
+        role = await self._role(host)
+        result = await reconcile_pass(host, credentials, bmc, self.config.power, role=role)
+        if result.desired is not None:
+            # The document first: the status that names its hash must never point at an older one.
+            document = json.dumps(result.desired.document, sort_keys=True, indent=1)
+            uid = str(raw["metadata"].get("uid", ""))
+            await asyncio.to_thread(
+                k8s.ensure_desired_state, self.namespace, self.name, uid, document, result.desired.hash
+            )
         # Order matters for crash safety: annotations first (a finished reboot must not look new),
         # then the status that records the intent, then the single command.
         if result.remove_annotations:
@@ -99,6 +113,22 @@ class HostRunner:
             requeue = await self._act(host, bmc, result, persisted)
         self._account(result, time.monotonic() - started)
         return requeue
+
+    async def _role(self, host: BareMetalHost) -> RoleLookup:
+        """The host's NodeRole, when it is provisioned with one (the only time it is needed)."""
+        self.roles[(self.namespace, self.name)] = host.spec.role or ""
+        prov = host.status.provisioning
+        if not host.spec.role or prov is None or prov.state is not ProvisioningState.PROVISIONED:
+            return None
+        raw = await asyncio.to_thread(
+            k8s.get_object, GROUP, VERSION, NodeRole.info.plural, self.namespace, host.spec.role
+        )
+        if raw is None:
+            return f"NodeRole {host.spec.role!r} not found in {self.namespace}"
+        try:
+            return NodeRole.model_validate(raw)
+        except ValidationError as exc:
+            return f"NodeRole {host.spec.role!r} is invalid: {invalid_message(exc)}"
 
     async def _act(self, host: BareMetalHost, bmc: BMCAccess, result: PassResult, persisted: dict[str, Any]) -> float:
         try:
@@ -133,6 +163,16 @@ def describe(command: Command) -> str:
     return f"power-{command.value}"
 
 
+def wake_hosts_of_role(memo: Any, namespace: str, role: str) -> int:
+    """A NodeRole changed: its hosts re-render now rather than at their next poll."""
+    woken = 0
+    for key, event in list(memo.host_wakers.items()):
+        if key[0] == namespace and memo.host_roles.get(key) == role:
+            event.set()
+            woken += 1
+    return woken
+
+
 async def read_credentials(namespace: str, secret_name: str) -> CredentialsCheck:
     found = await asyncio.to_thread(k8s.read_secret, namespace, secret_name)
     return check_secret(secret_name, *found) if found else check_secret(secret_name, None)
@@ -151,8 +191,10 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
 
     @kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, id="reconcile", cancellation_timeout=30)
     async def host_loop(body: kopf.Body, stopped: kopf.DaemonStopped, memo: Any, logger: Logger, **_: Any) -> None:
-        runner = HostRunner(config, memo.bmc_pool, body, logger)
+        runner = HostRunner(config, memo.bmc_pool, body, logger, memo.host_roles)
         woken = wake(memo)
+        key = (runner.namespace, runner.name)
+        memo.host_wakers[key] = woken
         while not stopped:
             woken.clear()
             try:
@@ -164,6 +206,8 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
                 delay = RETRY_AFTER_ERROR
             if delay is None or delay > 0:
                 await _sleep(stopped, woken, delay)
+        memo.host_wakers.pop(key, None)
+        memo.host_roles.pop(key, None)
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, id="power-off")
     async def on_delete(body: kopf.Body, memo: Any, logger: Logger, **_: Any) -> None:

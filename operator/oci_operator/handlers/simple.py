@@ -1,16 +1,22 @@
-"""NodeRole and OpenStackCluster handlers: validate, mark Ready, keep observedGeneration current."""
+"""NodeRole and OpenStackCluster handlers: validate, keep observedGeneration current; a NodeRole also
+counts its converged hosts (on change and on a timer) and wakes its hosts when it changes."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import kopf
+from pydantic import ValidationError
 
-from ..api.v1alpha1 import GROUP, VERSION, NodeRole, OpenStackCluster
+from ..api.v1alpha1 import GROUP, VERSION, BareMetalHost, NodeRole, OpenStackCluster
 from ..api.v1alpha1.meta import Resource
 from ..config import OperatorConfig
+from ..k8s import client as k8s
+from ..reconcilers.noderole import reconcile_noderole
 from ..reconcilers.outcome import Outcome
 from ..reconcilers.simple import reconcile_validated
+from .baremetalhost import wake_hosts_of_role
 from .common import Logger, run_reconcile
 
 
@@ -18,8 +24,38 @@ async def reconcile_resource(obj: Resource) -> Outcome:
     return reconcile_validated(obj, obj.status)
 
 
+async def reconcile_role(obj: Resource) -> Outcome:
+    assert isinstance(obj, NodeRole)
+    raw = await asyncio.to_thread(k8s.list_objects, GROUP, VERSION, BareMetalHost.info.plural, obj.namespace)
+    hosts = []
+    for item in raw:
+        try:
+            hosts.append(BareMetalHost.model_validate(item))
+        except ValidationError:
+            continue  # its own handler reports it
+    return reconcile_noderole(obj, hosts)
+
+
 def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
-    for model in (NodeRole, OpenStackCluster):
+    plural = NodeRole.info.plural
+
+    async def on_role(body: kopf.Body, patch: kopf.Patch, logger: Logger, **_: Any) -> None:
+        await run_reconcile(NodeRole, body, patch, logger, reconcile_role)
+
+    async def on_role_change(body: kopf.Body, patch: kopf.Patch, memo: Any, logger: Logger, **_: Any) -> None:
+        woken = wake_hosts_of_role(memo, str(body.metadata.namespace), str(body.metadata.name))
+        if woken:
+            logger.info("woke %d host(s) to render the changed role", woken)
+        await on_role(body=body, patch=patch, logger=logger)
+
+    for decorate in (kopf.on.create, kopf.on.update, kopf.on.resume):
+        decorate(GROUP, VERSION, plural, registry=registry, id="reconcile")(on_role_change)
+    # Host convergence changes a role's counts without touching the role: look again on a timer.
+    kopf.timer(GROUP, VERSION, plural, registry=registry, id="count-hosts", interval=config.role_status_interval)(
+        on_role
+    )
+
+    for model in (OpenStackCluster,):
 
         def make(model: type[Resource]) -> Any:
             async def on_change(body: kopf.Body, patch: kopf.Patch, logger: Logger, **_: Any) -> None:

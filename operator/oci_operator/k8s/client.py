@@ -135,15 +135,7 @@ def ensure_boot_token(namespace: str, host: str, host_uid: str, mac: str, boot_i
             namespace=namespace,
             labels={BOOT_TOKEN_LABEL: "true"},
             annotations={HOST_ANNOTATION: host},
-            owner_references=[
-                client.V1OwnerReference(
-                    api_version="oci.openstack.org/v1alpha1",
-                    kind="BareMetalHost",
-                    name=host,
-                    uid=host_uid,
-                    block_owner_deletion=False,
-                )
-            ],
+            owner_references=[_owned_by(host, host_uid)],
         ),
         type="Opaque",
         string_data={"token": secrets.token_urlsafe(32), "bootId": boot_id, "mac": mac.lower()},
@@ -152,3 +144,58 @@ def ensure_boot_token(namespace: str, host: str, host_uid: str, mac: str, boot_i
         api.create_namespaced_secret(namespace, body)
     else:
         api.replace_namespaced_secret(name, namespace, body)
+
+
+# Desired states ---------------------------------------------------------------------------------
+# One Secret per host (templates may hold secrets), replaced when the rendered hash changes.
+DESIRED_STATE_LABEL = "oci.openstack.org/desired-state"
+HASH_ANNOTATION = "oci.openstack.org/hash"
+
+
+def desired_state_secret_name(host: str) -> str:
+    return f"{host[:200]}-desired-state"
+
+
+def ensure_desired_state(namespace: str, host: str, host_uid: str, document: str, digest: str) -> None:
+    """Store the host's rendered desired state unless the stored one already has this hash."""
+    name = desired_state_secret_name(host)
+    api = client.CoreV1Api()
+    try:
+        current = api.read_namespaced_secret(name, namespace)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+        current = None
+    stored = (current.metadata.annotations or {}) if current is not None and current.metadata else {}
+    if current is not None and stored.get(HASH_ANNOTATION) == digest:
+        return
+    body = client.V1Secret(
+        metadata=client.V1ObjectMeta(
+            name=name,
+            namespace=namespace,
+            labels={DESIRED_STATE_LABEL: "true"},
+            annotations={HOST_ANNOTATION: host, HASH_ANNOTATION: digest},
+            owner_references=[_owned_by(host, host_uid)],
+        ),
+        type="Opaque",
+        string_data={"desired.json": document},
+    )
+    if current is None:
+        api.create_namespaced_secret(namespace, body)
+    else:
+        api.replace_namespaced_secret(name, namespace, body)
+
+
+def _owned_by(host: str, host_uid: str) -> client.V1OwnerReference:
+    return client.V1OwnerReference(
+        api_version="oci.openstack.org/v1alpha1",
+        kind="BareMetalHost",
+        name=host,
+        uid=host_uid,
+        block_owner_deletion=False,
+    )
+
+
+def list_objects(group: str, version: str, plural: str, namespace: str) -> list[dict[str, Any]]:
+    result: Any = _custom().list_namespaced_custom_object(group, version, namespace, plural)
+    return list(result.get("items") or [])

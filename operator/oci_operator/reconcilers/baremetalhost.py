@@ -20,6 +20,7 @@ from ..bmc.governor import NotNow, backoff_delay
 from ..conditions import now as utcnow
 from ..conditions import set_condition
 from .boot_job import JOB_ERRORS
+from .desired_state import RoleLookup, judge_convergence
 from .host_context import HostContext, HostSettings, PassResult
 from .host_states import STATES
 from .outcome import EventSpec, ready_transition_event
@@ -127,6 +128,7 @@ async def reconcile_pass(
     bmc: BMCAccess | None,
     settings: HostSettings,
     now: datetime | None = None,
+    role: RoleLookup = None,
 ) -> PassResult:
     status = _working_copy(host)
     assert status.provisioning is not None
@@ -167,9 +169,11 @@ async def reconcile_pass(
         _clear_errors(status)
     if step.next_state is not None:
         status.provisioning.state = step.next_state
+    desired, converge_events = judge_convergence(host, status, role)
     return PassResult(
         status,
-        _finish(host, status, ctx.events),
+        _finish(host, status, [*ctx.events, *converge_events]),
+        desired=desired,
         actions=step.actions,
         boot_token=step.boot_token,
         remove_annotations=ctx.remove_annotations,

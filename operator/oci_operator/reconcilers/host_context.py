@@ -10,6 +10,7 @@ from ..api.v1alpha1 import BareMetalHost, BareMetalHostStatus
 from ..bmc.access import BMCAccess
 from ..bmc.credentials import CredentialsCheck
 from ..bmc.driver import BootDevice, PowerAction
+from .desired_state import Rendered
 from .outcome import EventSpec
 
 
@@ -65,6 +66,7 @@ class PassResult:
     remove_annotations: list[str] = field(default_factory=list)
     requeue_after: float | None = None  # None: only when something changes
     deferred: bool = False  # the governor said "not now": nothing was observed or decided
+    desired: Rendered | None = None  # the host's desired state, to store before the status points at it
 
     @property
     def power_action(self) -> PowerAction | None:

@@ -17,6 +17,7 @@ PROGRESS = {
     "Inspecting",
     "Provisioning",
     "Deprovisioning",
+    "Converging",
 }
 
 

@@ -10,6 +10,7 @@ from functools import cache
 from typing import Any
 
 import jinja2
+import jinja2.sandbox
 
 
 class RenderError(Exception):
@@ -41,3 +42,18 @@ def render(template: str, **context: Any) -> str:
         return environment().get_template(template).render(**context)
     except jinja2.TemplateError as exc:
         raise RenderError(f"{template}: {exc}") from exc
+
+
+@cache
+def sandbox() -> jinja2.sandbox.SandboxedEnvironment:
+    """For templates users write (NodeRole files): sandboxed, strict, no file system access."""
+    return jinja2.sandbox.SandboxedEnvironment(
+        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
+    )
+
+
+def render_string(template: str, **context: Any) -> str:
+    try:
+        return sandbox().from_string(template).render(**context)
+    except jinja2.TemplateError as exc:
+        raise RenderError(str(exc)) from exc

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field
 
-from .hardware import MAC_PATTERN, BootReport, HardwareDetails
+from .hardware import MAC_PATTERN, BootReport, Convergence, DesiredState, HardwareDetails
 from .meta import (
     AGE,
     KindInfo,
@@ -216,6 +216,12 @@ class BareMetalHostStatus(StatusBase):
     boot_report: Annotated[
         BootReport | None, Field(description="Last milestone of the current boot job (written by the boot server).")
     ] = None
+    desired_state: Annotated[
+        DesiredState | None, Field(description="The desired state rendered for the host from its NodeRole.")
+    ] = None
+    convergence: Annotated[
+        Convergence | None, Field(description="The node agent's last run (written by the boot server).")
+    ] = None
 
 
 class BareMetalHost(Resource):
@@ -229,6 +235,7 @@ class BareMetalHost(Resource):
             PrinterColumn("State", ".status.provisioning.state", description="Provisioning state."),
             condition_column("Ready"),
             reason_column("Ready"),
+            condition_column("Converged", priority=1),
             PrinterColumn("Online", ".spec.online", type="boolean", description="Desired power state."),
             PrinterColumn("Powered", ".status.poweredOn", type="boolean", description="Observed power state."),
             PrinterColumn("Role", ".spec.role", description="NodeRole the host converges to."),

@@ -82,3 +82,38 @@ class BootReport(WireModel):
     step: Annotated[BootStep, Field(description="Last milestone reached.")]
     time: Annotated[datetime, Field(description="When it was reached.")]
     message: Annotated[str, Field(description="Details the node sent (errors, last log lines).", max_length=4096)] = ""
+
+
+class ResourceReport(WireModel):
+    """What the agent did to one resource in its last run."""
+
+    name: Annotated[str, Field(description="Resource name.", max_length=128)]
+    type: Annotated[str, Field(description="Resource type.", max_length=16)]
+    changed: Annotated[bool, Field(description="The run changed it.")] = False
+    drift: Annotated[bool, Field(description="It had drifted from what an earlier run applied.")] = False
+    failed: Annotated[bool, Field(description="It could not be converged.")] = False
+    message: Annotated[str, Field(description="What was done, or the last lines of the error.", max_length=2048)] = ""
+
+
+class Convergence(WireModel):
+    """The node agent's last run, as it reported it (written by the boot server)."""
+
+    applied_hash: Annotated[str, Field(description="Hash of the desired state the run applied.", max_length=128)]
+    time: Annotated[datetime, Field(description="When the run finished.")]
+    duration_seconds: Annotated[float, Field(description="How long the run took.", ge=0)] = 0.0
+    changed: Annotated[int, Field(description="Resources changed.", ge=0)] = 0
+    drifted: Annotated[int, Field(description="Resources found drifted and repaired.", ge=0)] = 0
+    failed: Annotated[int, Field(description="Resources that failed.", ge=0)] = 0
+    resources: Annotated[
+        list[ResourceReport],
+        Field(default_factory=list, description="Resources changed, drifted or failed (unchanged ones are left out).",
+              max_length=500),
+    ]  # fmt: skip
+
+
+class DesiredState(WireModel):
+    """The desired state the operator rendered for the host (the document lives in a Secret)."""
+
+    hash: Annotated[str, Field(description="sha256 of the rendered document.", max_length=128)]
+    role: Annotated[str, Field(description="NodeRole it was rendered from.", max_length=253)]
+    role_generation: Annotated[int, Field(description="metadata.generation of that NodeRole.", ge=0)] = 0

@@ -1,0 +1,383 @@
+#!/usr/bin/python3
+"""oci-agent: converge this Debian host to the desired state of its NodeRole.
+
+Standard library only: it runs on a freshly installed Debian with nothing but python3. The installer's
+late_command puts it at /usr/local/sbin/oci-agent with its settings (/etc/oci-operator/agent.json and
+the token, root-only) and enables a systemd timer that runs `oci-agent run` every few minutes.
+
+One run: fetch the desired state from the boot server (the token as a Bearer header; an ETag makes
+an unchanged state cost one 304), apply each resource in order (apt packages, files, systemd units,
+guarded commands), each idempotently, then report what changed, drifted and failed. A run with
+nothing to do changes nothing on the host. Drift is a resource that an earlier run applied with the
+same desired value and that had to be changed again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import grp
+import hashlib
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+CONFIG = Path("/etc/oci-operator/agent.json")
+TOKEN = Path("/etc/oci-operator/token")
+STATE_DIR = Path("/var/lib/oci-agent")
+APT_ENV = {**os.environ, "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
+APT_LISTS_MAX_AGE = 3600.0
+TAIL = 1500  # characters of an error kept in a report
+
+SERVICE_UNIT = """[Unit]
+Description=oci-operator node agent: converge this host to its NodeRole
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/python3 /usr/local/sbin/oci-agent run
+"""
+TIMER_UNIT = """[Unit]
+Description=Run the oci-operator node agent regularly (drift is repaired on the next run)
+
+[Timer]
+OnBootSec=1min
+OnUnitActiveSec=5min
+RandomizedDelaySec=30s
+
+[Install]
+WantedBy=timers.target
+"""
+
+
+@dataclass
+class Outcome:
+    name: str
+    type: str
+    changed: bool = False
+    drift: bool = False
+    failed: bool = False
+    message: str = ""
+
+
+@dataclass
+class Run:
+    """What one run knows: the previous run's fingerprints, and which files it changed."""
+
+    previous: dict[str, str]
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    changed_files: set[str] = field(default_factory=set)
+    apt_updated: bool = False
+
+
+def sh(args: list[str], env: dict[str, str] | None = None, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, env=env, timeout=timeout, check=False)
+
+
+def tail(proc: subprocess.CompletedProcess[str]) -> str:
+    return (proc.stderr.strip() or proc.stdout.strip())[-TAIL:]
+
+
+# Packages ---------------------------------------------------------------------------------------
+def installed_version(name: str) -> str | None:
+    proc = sh(["dpkg-query", "-W", "-f=${db:Status-Abbrev} ${Version}", name])
+    if proc.returncode != 0 or not proc.stdout.startswith("ii"):
+        return None
+    return proc.stdout.split()[-1]
+
+
+def refresh_apt_lists(run: Run) -> str | None:
+    """apt-get update at most once a run, and only when the lists are missing or old."""
+    if run.apt_updated:
+        return None
+    run.apt_updated = True
+    lists = list(Path("/var/lib/apt/lists").glob("*_Packages"))
+    if lists and time.time() - max(p.stat().st_mtime for p in lists) < APT_LISTS_MAX_AGE:
+        return None
+    proc = sh(["apt-get", "update", "-q"], env=APT_ENV)
+    return None if proc.returncode == 0 else f"apt-get update failed: {tail(proc)}"
+
+
+def apply_package(resource: dict[str, Any], run: Run) -> Outcome:
+    name, version = resource["name"], resource.get("version")
+    out = Outcome(name, "package")
+    current = installed_version(name)
+    if resource.get("state", "present") == "absent":
+        if current is None:
+            return out
+        proc = sh(["apt-get", "remove", "-y", "-q", name], env=APT_ENV)
+        out.changed, out.failed = proc.returncode == 0, proc.returncode != 0
+        out.message = "removed" if out.changed else tail(proc)
+        return out
+    if current is not None and (version is None or current == version):
+        return out
+    problem = refresh_apt_lists(run)
+    spec = f"{name}={version}" if version else name
+    proc = sh(["apt-get", "install", "-y", "-q", "--no-install-recommends", spec], env=APT_ENV)
+    if proc.returncode != 0:
+        out.failed, out.message = True, (problem + "; " if problem else "") + tail(proc)
+        return out
+    out.changed = True
+    out.message = f"installed {name} {installed_version(name) or ''}".strip()
+    return out
+
+
+# Files ------------------------------------------------------------------------------------------
+def apply_file(resource: dict[str, Any], run: Run) -> Outcome:
+    path = Path(resource["path"])
+    out = Outcome(resource["name"], "file")
+    if resource.get("state", "present") == "absent":
+        if path.exists() or path.is_symlink():
+            path.unlink()
+            out.changed, out.message = True, f"removed {path}"
+        return out
+    content = resource.get("content", "").encode()
+    mode = int(resource.get("mode", "0644"), 8)
+    try:
+        uid = pwd.getpwnam(resource.get("owner", "root")).pw_uid
+        gid = grp.getgrnam(resource.get("group", "root")).gr_gid
+    except KeyError as exc:
+        out.failed, out.message = True, f"unknown owner or group: {exc}"
+        return out
+    try:
+        st = path.lstat() if path.exists() else None
+        same = (
+            st is not None
+            and path.is_file()
+            and not path.is_symlink()
+            and path.read_bytes() == content
+            and (st.st_mode & 0o7777, st.st_uid, st.st_gid) == (mode, uid, gid)
+        )
+        if same:
+            return out
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            os.write(fd, content)
+            os.fchmod(fd, mode)
+            os.fchown(fd, uid, gid)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)  # atomic: readers never see half a file
+    except OSError as exc:
+        out.failed, out.message = True, f"{path}: {exc}"
+        return out
+    run.changed_files.add(resource["name"])
+    out.changed, out.message = True, f"wrote {path}"
+    return out
+
+
+# systemd units ----------------------------------------------------------------------------------
+def systemd_running() -> bool:
+    return Path("/run/systemd/system").is_dir()
+
+
+def apply_service(resource: dict[str, Any], run: Run) -> Outcome:
+    unit = resource["name"] if "." in resource["name"] else f"{resource['name']}.service"
+    out = Outcome(resource["name"], "service")
+    notes: list[str] = []
+    enabled = resource.get("enabled")
+    if enabled is not None:
+        state = sh(["systemctl", "is-enabled", unit]).stdout.strip()
+        is_enabled = state in ("enabled", "enabled-runtime", "alias", "static", "indirect")
+        if is_enabled != enabled:
+            proc = sh(["systemctl", "enable" if enabled else "disable", unit])
+            if proc.returncode != 0:
+                out.failed, out.message = True, tail(proc)
+                return out
+            out.changed = True
+            notes.append("enabled" if enabled else "disabled")
+    running = resource.get("running")
+    restart = [name for name in resource.get("restartOn", []) if name in run.changed_files]
+    if running is not None or restart:
+        if not systemd_running():
+            notes.append("running state not managed: systemd is not running here (chroot or container)")
+        else:
+            active = sh(["systemctl", "is-active", unit]).stdout.strip() == "active"
+            action = None
+            if running and not active:
+                action = "start"
+            elif running is False and active:
+                action = "stop"
+            elif restart and active:
+                action = "restart"
+            if action:
+                proc = sh(["systemctl", action, unit])
+                if proc.returncode != 0:
+                    out.failed, out.message = True, tail(proc)
+                    return out
+                out.changed = True
+                notes.append(f"{action}ed" + (f" ({', '.join(restart)} changed)" if action == "restart" else ""))
+    out.message = "; ".join(notes)
+    return out
+
+
+# Commands ---------------------------------------------------------------------------------------
+def apply_command(resource: dict[str, Any], run: Run) -> Outcome:
+    out = Outcome(resource["name"], "command")
+    creates, unless = resource.get("creates"), resource.get("unless")
+    if creates and Path(creates).exists():
+        return out
+    if unless and sh(["/bin/sh", "-c", unless]).returncode == 0:
+        return out
+    proc = sh(["/bin/sh", "-c", resource["command"]])
+    out.changed, out.failed = proc.returncode == 0, proc.returncode != 0
+    out.message = f"exit {proc.returncode}" + (f": {tail(proc)}" if proc.returncode else "")
+    return out
+
+
+APPLY = {"package": apply_package, "file": apply_file, "service": apply_service, "command": apply_command}
+
+
+def fingerprint(resource: dict[str, Any]) -> str:
+    """What the resource asks for; equal fingerprints mean the same desired value."""
+    return hashlib.sha256(json.dumps(resource, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def apply(desired: dict[str, Any], run: Run) -> list[Outcome]:
+    outcomes = []
+    for resource in desired.get("resources", []):
+        key = f"{resource['type']}/{resource['name']}"
+        try:
+            out = APPLY[resource["type"]](resource, run)
+        except Exception as exc:  # one broken resource must not stop the others
+            out = Outcome(resource.get("name", "?"), resource.get("type", "?"), failed=True, message=repr(exc)[-TAIL:])
+        wanted = fingerprint(resource)
+        # Drift: an earlier run applied this very value, yet this run had to change it again.
+        out.drift = out.changed and run.previous.get(key) == wanted
+        if not out.failed:
+            run.fingerprints[key] = wanted
+        outcomes.append(out)
+    return outcomes
+
+
+# Talking to the boot server ---------------------------------------------------------------------
+def request(config: dict[str, str], token: str, path: str, body: bytes | None = None,
+            etag: str | None = None) -> tuple[int, bytes]:  # fmt: skip
+    url = f"http://{config['server']}/v1/hosts/{config['mac']}{path}"
+    req = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
+    req.add_header("Authorization", f"Bearer {token}")
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    if etag:
+        req.add_header("If-None-Match", etag)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:  # noqa: S310 - the configured boot server
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def load_json(path: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+        return data
+    except (OSError, ValueError):
+        return {}
+
+
+def save_json(path: Path, data: dict[str, Any]) -> None:
+    """Only when it changed: a run with nothing to do writes nothing."""
+    text = json.dumps(data, sort_keys=True, indent=1) + "\n"
+    if path.exists() and path.read_text() == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.chmod(0o600)
+    os.replace(tmp, path)
+
+
+def run_once(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    state_file, cache_file = args.state_dir / "state.json", args.state_dir / "desired.json"
+    state = load_json(state_file)
+    config: dict[str, str] = {}
+    token = ""
+    if args.desired:
+        desired = load_json(args.desired)
+    else:
+        config = load_json(args.config)
+        token = args.token_file.read_text().strip()
+        cached = load_json(cache_file)
+        etag = f'"{cached["hash"]}"' if cached.get("hash") else None
+        status, body = request(config, token, "/desired-state", etag=etag)
+        if status == 304:
+            desired = cached
+        elif status == 200:
+            desired = json.loads(body)
+            save_json(cache_file, desired)
+        else:
+            print(f"oci-agent: desired state: HTTP {status}: {body[:300]!r}", file=sys.stderr)
+            return 2
+    run = Run(previous=state.get("fingerprints", {}))
+    outcomes = apply(desired, run)
+    save_json(state_file, {"hash": desired.get("hash", ""), "fingerprints": run.fingerprints})
+    report = {
+        "appliedHash": desired.get("hash", ""),
+        "time": datetime.now(timezone.utc).isoformat(),  # noqa: UP017 - runs on older Pythons too
+        "durationSeconds": round(time.monotonic() - started, 3),
+        "changed": sum(o.changed for o in outcomes),
+        "drifted": sum(o.drift for o in outcomes),
+        "failed": sum(o.failed for o in outcomes),
+        "resources": [asdict(o) for o in outcomes if o.changed or o.drift or o.failed],
+    }
+    if args.report_file:
+        args.report_file.write_text(json.dumps(report, indent=1))
+    if not args.desired:
+        status, body = request(config, token, "/convergence", json.dumps(report).encode())
+        if status != 200:
+            print(f"oci-agent: report: HTTP {status}: {body[:300]!r}", file=sys.stderr)
+    for o in outcomes:
+        if o.changed or o.failed:
+            flag = "FAILED" if o.failed else ("drift repaired" if o.drift else "changed")
+            print(f"oci-agent: {o.type} {o.name}: {flag}: {o.message}")
+    print(f"oci-agent: {report['changed']} changed, {report['drifted']} drifted, {report['failed']} failed "
+          f"in {report['durationSeconds']}s")  # fmt: skip
+    return 1 if report["failed"] else 0
+
+
+def install(args: argparse.Namespace) -> int:
+    """Install the systemd service and timer and enable the timer (works without a running systemd)."""
+    units = Path("/etc/systemd/system")
+    units.mkdir(parents=True, exist_ok=True)
+    (units / "oci-agent.service").write_text(SERVICE_UNIT)
+    (units / "oci-agent.timer").write_text(TIMER_UNIT)
+    if shutil.which("systemctl"):
+        proc = sh(["systemctl", "enable", "oci-agent.timer"])
+        if proc.returncode != 0:
+            print(f"oci-agent: systemctl enable: {tail(proc)}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="oci-agent", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="converge once and report")
+    run.add_argument("--config", type=Path, default=CONFIG)
+    run.add_argument("--token-file", type=Path, default=TOKEN)
+    run.add_argument("--state-dir", type=Path, default=STATE_DIR)
+    run.add_argument("--desired", type=Path, help="apply this document instead of fetching one (no report sent)")
+    run.add_argument("--report-file", type=Path, help="also write the run report here")
+    run.set_defaults(func=run_once)
+    inst = sub.add_parser("install", help="install and enable the systemd timer")
+    inst.set_defaults(func=install)
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""NodeRole rules, desired-state rendering, the Converged verdict, the role's counts, and the agent's
+promise to need nothing but the standard library."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from oci_operator.agent import oci_agent
+from oci_operator.api.v1alpha1 import BareMetalHost, NodeRole
+from oci_operator.api.v1alpha1.hardware import Convergence
+from oci_operator.reconcilers.desired_state import converged, render_desired_state
+from oci_operator.reconcilers.noderole import reconcile_noderole
+
+
+def role(*resources: dict[str, Any], generation: int = 3) -> NodeRole:
+    return NodeRole.model_validate(
+        {
+            "metadata": {"name": "web", "namespace": "n", "generation": generation},
+            "spec": {"resources": list(resources)},
+        }
+    )
+
+
+def host(name: str = "h1", state: str = "provisioned", converged_cond: tuple[str, str] | None = None,
+         role_generation: int = 3) -> BareMetalHost:  # fmt: skip
+    status: dict[str, Any] = {"provisioning": {"state": state}}
+    if converged_cond:
+        status["conditions"] = [
+            {"type": "Converged", "status": converged_cond[0], "reason": converged_cond[1],
+             "lastTransitionTime": "2026-01-01T00:00:00Z"}
+        ]  # fmt: skip
+        status["desiredState"] = {"hash": "abc", "role": "web", "roleGeneration": role_generation}
+    return BareMetalHost.model_validate(
+        {
+            "metadata": {"name": name, "namespace": "n", "labels": {"oci.openstack.org/cluster": "c1"}},
+            "spec": {
+                "bmc": {"address": "ipmi://10.0.0.1", "credentialsName": "c"},
+                "bootMACAddress": "52:54:00:00:00:01",
+                "role": "web",
+            },
+            "status": status,
+        }
+    )
+
+
+FILE = {"type": "file", "name": "conf", "path": "/etc/x.conf", "template": "{{ host.name }} {{ cluster.name }}"}
+
+
+@pytest.mark.parametrize(
+    ("resources", "problem"),
+    [
+        ([{"type": "file", "name": "f", "path": "/etc/f"}], "file 'f' needs template"),
+        ([{"type": "command", "name": "c"}], "command 'c' needs command"),
+        ([FILE, FILE], "two file resources are named 'conf'"),
+        ([{"type": "service", "name": "s", "restartOn": ["nope"]}], "unknown file resource(s): nope"),
+        ([{"type": "file", "name": "f", "path": "relative", "template": "x"}], "should match pattern"),
+        ([{"type": "package", "name": "bad name"}], "should match pattern"),
+    ],
+)
+def test_bad_roles_are_refused_with_the_reason(resources: list[dict[str, Any]], problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        role(*resources)
+
+
+def test_an_absent_file_needs_no_template() -> None:
+    role({"type": "file", "name": "gone", "path": "/etc/gone", "state": "absent"})
+
+
+def test_rendering_fills_templates_per_host_and_hashes_canonically() -> None:
+    r = role(FILE, {"type": "package", "name": "htop"})
+    first = render_desired_state(host("h1"), r)
+    second = render_desired_state(host("h2"), r)
+    assert not isinstance(first, str)
+    assert not isinstance(second, str)
+    assert first.document["resources"][0]["content"] == "h1 c1"
+    assert "template" not in first.document["resources"][0]
+    assert first.hash != second.hash
+    again = render_desired_state(host("h1"), r)
+    assert not isinstance(again, str)
+    assert again.hash == first.hash
+
+
+@pytest.mark.parametrize(
+    ("template", "words"),
+    [("{{ host.nope }}", "has no attribute 'nope'"), ("{% for %}", "conf"), ("{{ ''.__class__.__mro__ }}", "unsafe")],
+)
+def test_a_template_that_cannot_render_names_its_resource(template: str, words: str) -> None:
+    problem = render_desired_state(host(), role({**FILE, "template": template}))
+    assert isinstance(problem, str)
+    assert problem.startswith("file 'conf': ")
+    assert words in problem
+
+
+def report(applied: str, failed: int = 0, drift: bool = False) -> Convergence:
+    return Convergence.model_validate(
+        {
+            "appliedHash": applied, "time": datetime.now(UTC).isoformat(), "durationSeconds": 0.2, "failed": failed,
+            "resources": [{"name": "pkg", "type": "package", "failed": bool(failed), "drift": drift,
+                           "changed": drift, "message": "E: Unable to locate package pkg"}],
+        }
+    )  # fmt: skip
+
+
+def test_converged_verdicts() -> None:
+    assert converged(None, None)[1] == "NotRendered"
+    assert converged("abc", None)[:2] == ("False", "Converging")
+    assert converged("abc", report("old"))[:2] == ("False", "Converging")
+    failed = converged("abc", report("abc", failed=1))
+    assert failed[:2] == ("False", "ResourcesFailed")
+    assert "Unable to locate package pkg" in failed[2]
+    ok = converged("abc", report("abc", drift=True))
+    assert ok[:2] == ("True", "Converged")
+    assert "repaired drift in pkg" in ok[2]
+
+
+def test_role_counts_its_provisioned_hosts() -> None:
+    hosts = [
+        host("a", converged_cond=("True", "Converged")),
+        host("b", converged_cond=("False", "ResourcesFailed")),
+        host("c", converged_cond=("True", "Converged"), role_generation=2),  # converged to the previous edit
+        host("d", state="provisioning"),
+    ]
+    out = reconcile_noderole(role(FILE), hosts)
+    assert out.status.hosts.model_dump() == {"desired": 3, "converged": 1, "failed": 1}  # type: ignore[attr-defined]
+    ready = out.status.conditions[0]
+    assert (ready.status, ready.reason) == ("False", "HostsFailed")
+    empty = reconcile_noderole(role(FILE), [])
+    assert (empty.status.conditions[0].status, empty.status.conditions[0].reason) == ("True", "NoHosts")
+
+
+def test_role_render_error_is_its_condition() -> None:
+    out = reconcile_noderole(role({**FILE, "template": "{{ nope }}"}), [host("a")])
+    ready = out.status.conditions[0]
+    assert (ready.status, ready.reason) == ("False", "RenderFailed")
+    assert ready.message.startswith("a: file 'conf'")
+
+
+def test_the_agent_imports_only_the_standard_library() -> None:
+    tree = ast.parse(Path(oci_agent.__file__).read_text())
+    imported = {
+        (alias.name if isinstance(node, ast.Import) else node.module or "").split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert imported - {"__future__"} <= set(sys.stdlib_module_names), imported - set(sys.stdlib_module_names)
