@@ -45,11 +45,18 @@ class DebianRoot:
         (etc / "token").write_text(token + "\n")
         (etc / "token").chmod(0o600)
 
-    def run_agent(self) -> tuple[int, dict[str, Any], str]:
-        """One agent run inside the root: exit status, its report, its output."""
+    def run_agent(self, desired: dict[str, Any] | None = None) -> tuple[int, dict[str, Any], str]:
+        """One agent run inside the root: exit status, its report, its output. With `desired`, the
+        agent applies that document instead of fetching one (and sends no report)."""
         report = self.path / "tmp/oci-agent-report.json"
         report.unlink(missing_ok=True)
-        proc = self.chroot("python3", "/usr/local/sbin/oci-agent", "run", "--report-file", "/tmp/oci-agent-report.json")
+        offline: tuple[str, ...] = ()
+        if desired is not None:
+            (self.path / "tmp/desired.json").write_text(json.dumps(desired))
+            offline = ("--desired", "/tmp/desired.json")
+        proc = self.chroot(
+            "python3", "/usr/local/sbin/oci-agent", "run", "--report-file", "/tmp/oci-agent-report.json", *offline
+        )
         data = json.loads(report.read_text()) if report.exists() else {}
         return proc.returncode, data, proc.stdout + proc.stderr
 

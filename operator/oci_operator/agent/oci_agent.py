@@ -7,9 +7,9 @@ the token, root-only) and enables a systemd timer that runs `oci-agent run` ever
 
 One run: fetch the desired state from the boot server (the token as a Bearer header; an ETag makes
 an unchanged state cost one 304), apply each resource in order (apt packages, files, systemd units,
-guarded commands), each idempotently, then report what changed, drifted and failed. A run with
-nothing to do changes nothing on the host. Drift is a resource that an earlier run applied with the
-same desired value and that had to be changed again.
+guarded commands, `puppet apply` of classes with hiera data), each idempotently, then report what
+changed, drifted and failed. A run with nothing to do changes nothing on the host. Drift is a
+resource that an earlier run applied with the same desired value and that had to be changed again.
 """
 
 from __future__ import annotations
@@ -237,7 +237,56 @@ def apply_command(resource: dict[str, Any], run: Run) -> Outcome:
     return out
 
 
-APPLY = {"package": apply_package, "file": apply_file, "service": apply_service, "command": apply_command}
+# Puppet ----------------------------------------------------------------------------------------
+PUPPET_DIR = Path("/etc/oci-operator/puppet")
+HIERA_CONFIG = """---
+version: 5
+defaults:
+  datadir: data
+  data_hash: yaml_data
+hierarchy:
+  - name: "oci-operator"
+    path: "common.yaml"
+"""
+
+
+def apply_puppet(resource: dict[str, Any], run: Run) -> Outcome:
+    """`puppet apply` with --detailed-exitcodes: 0 nothing to do, 2 changes made, 4 or 6 failures."""
+    out = Outcome(resource["name"], "puppet")
+    puppet = shutil.which("puppet") or ("/usr/bin/puppet" if Path("/usr/bin/puppet").exists() else None)
+    if puppet is None:
+        out.failed, out.message = True, "puppet is not installed (list a package resource 'puppet' before this one)"
+        return out
+    base = PUPPET_DIR / resource["name"]
+    (base / "data").mkdir(parents=True, exist_ok=True)
+    classes = "".join(f"include {name}\n" for name in resource.get("classes", []))
+    site = f"{classes}{resource.get('manifest') or ''}\n"
+    for path, text in (
+        (base / "site.pp", site),
+        (base / "hiera.yaml", HIERA_CONFIG),
+        (base / "data/common.yaml", resource.get("hiera") or "---\n"),
+    ):
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            path.chmod(0o600)
+    proc = sh([puppet, "apply", "--detailed-exitcodes", "--color=false", f"--hiera_config={base / 'hiera.yaml'}",
+               str(base / "site.pp")])  # fmt: skip
+    if proc.returncode in (0, 2):
+        out.changed = proc.returncode == 2
+        changes = [line for line in proc.stdout.splitlines() if "Notice: /Stage" in line]
+        out.message = "; ".join(changes)[-TAIL:]
+        return out
+    out.failed, out.message = True, f"puppet apply exit {proc.returncode}: {tail(proc)}"
+    return out
+
+
+APPLY = {
+    "package": apply_package,
+    "file": apply_file,
+    "service": apply_service,
+    "command": apply_command,
+    "puppet": apply_puppet,
+}
 
 
 def fingerprint(resource: dict[str, Any]) -> str:

@@ -24,6 +24,12 @@ CLUSTER_LABEL = "oci.openstack.org/cluster"
 RoleLookup = NodeRole | str | None
 
 
+TEMPLATED = {
+    ResourceType.FILE: (("template", "content"),),
+    ResourceType.PUPPET: (("manifest", "manifest"), ("hiera", "hiera")),
+}
+
+
 @dataclass(frozen=True)
 class Rendered:
     document: dict[str, Any]
@@ -53,12 +59,15 @@ def render_desired_state(host: BareMetalHost, role: NodeRole) -> Rendered | str:
     resources: list[dict[str, Any]] = []
     for resource in role.spec.resources:
         item = resource.wire()
-        template = item.pop("template", None)
-        if resource.type is ResourceType.FILE and template is not None:
+        # Templated fields become their rendered text: a file's content, puppet's manifest and hiera.
+        for field, rendered_as in TEMPLATED.get(resource.type, ()):
+            template = item.pop(field, None)
+            if template is None:
+                continue
             try:
-                item["content"] = render_string(str(template), **values)
+                item[rendered_as] = render_string(str(template), **values)
             except RenderError as exc:
-                return f"file {resource.name!r}: {exc}"
+                return f"{resource.type.value} {resource.name!r}: {field}: {exc}"
         resources.append(item)
     document = {"host": host.name, "role": role.name, "roleGeneration": role.generation, "resources": resources}
     digest = hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

@@ -20,6 +20,7 @@ class ResourceType(StrEnum):
     FILE = "file"  # a file rendered from a jinja2 template with host, role and cluster context
     SERVICE = "service"  # a systemd unit: enabled, running, restarted when its files change
     COMMAND = "command"  # a shell command, guarded by creates/unless
+    PUPPET = "puppet"  # `puppet apply` of classes and a manifest, with hiera data (OCI's own way)
 
 
 class RoleResource(WireModel):
@@ -57,6 +58,17 @@ class RoleResource(WireModel):
         str | None, Field(description="command: skip when this path exists.", pattern=ABSOLUTE_PATH_PATTERN)
     ] = None
     unless: Annotated[str | None, Field(description="command: skip when this shell command succeeds.")] = None
+    classes: Annotated[
+        list[str],
+        Field(default_factory=list, description="puppet: classes to include (e.g. from puppet-module-oci).",
+              max_length=256),
+    ]  # fmt: skip
+    manifest: Annotated[
+        str | None, Field(description="puppet: manifest code, a jinja2 template.", max_length=262144)
+    ] = None
+    hiera: Annotated[
+        str | None, Field(description="puppet: hiera data (YAML), a jinja2 template.", max_length=262144)
+    ] = None
 
     @model_validator(mode="after")
     def _fields_of_its_type(self) -> RoleResource:
@@ -64,6 +76,9 @@ class RoleResource(WireModel):
             ResourceType.FILE: ("path", "template") if self.state == "present" else ("path",),
             ResourceType.COMMAND: ("command",),
         }.get(self.type, ())
+        if self.type is ResourceType.PUPPET and not (self.classes or self.manifest):
+            missing = ["classes or manifest"]
+            raise ValueError(f"puppet {self.name!r} needs {', '.join(missing)}")
         missing = [field for field in needed if getattr(self, field) is None]
         if missing:
             raise ValueError(f"{self.type.value} {self.name!r} needs {', '.join(missing)}")
