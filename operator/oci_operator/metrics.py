@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 RECONCILES = Counter("oci_reconcile_total", "Reconciles performed, by kind and result (ok, error).", ["kind", "result"])
 RECONCILE_ERRORS = Counter(
@@ -23,6 +23,50 @@ BOOT_REQUESTS = Counter(
 BOOT_CALLBACKS = Counter(
     "oci_bootserver_callbacks_total", "Node reports accepted by the boot server, by event.", ["event"]
 )
+
+# Per host, for alerts on hosts stuck in a boot job, broken BMCs and failing convergence (one series per
+# host and current value; the previous value's series is removed when it changes).
+HOST_STATE = Gauge("oci_host_state", "1 for the host's current provisioning state.", ["namespace", "name", "state"])
+HOST_PROBLEM = Gauge(
+    "oci_host_problem",
+    "1 while the host's Ready condition is False for this problem reason.",
+    ["namespace", "name", "reason"],
+)
+HOST_CONVERGED = Gauge(
+    "oci_host_converged",
+    "The host's Converged condition: 1 true, 0 false (with its reason).",
+    ["namespace", "name", "reason"],
+)
+_last: dict[tuple[str, str], tuple[str, str | None, tuple[float, str] | None]] = {}
+
+
+def record_host(
+    namespace: str, name: str, state: str, problem: str | None, converged: tuple[float, str] | None
+) -> None:
+    """Publish a host's state, problem and convergence; drop the series of its previous values."""
+    key = (namespace, name)
+    before = _last.get(key)
+    if before == (state, problem, converged):
+        return
+    forget_host(namespace, name)
+    HOST_STATE.labels(namespace, name, state).set(1)
+    if problem:
+        HOST_PROBLEM.labels(namespace, name, problem).set(1)
+    if converged:
+        HOST_CONVERGED.labels(namespace, name, converged[1]).set(converged[0])
+    _last[key] = (state, problem, converged)
+
+
+def forget_host(namespace: str, name: str) -> None:
+    before = _last.pop((namespace, name), None)
+    if before is None:
+        return
+    state, problem, converged = before
+    HOST_STATE.remove(namespace, name, state)
+    if problem:
+        HOST_PROBLEM.remove(namespace, name, problem)
+    if converged:
+        HOST_CONVERGED.remove(namespace, name, converged[1])
 
 
 def serve(address: str, port: int) -> None:

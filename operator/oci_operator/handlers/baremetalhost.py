@@ -21,9 +21,10 @@ from ..bmc.access import BMCAccess, BMCPool
 from ..bmc.credentials import CredentialsCheck, check_secret
 from ..bmc.driver import BMCError, PowerAction
 from ..bmc.governor import NotNow
+from ..conditions import find
 from ..config import OperatorConfig
 from ..k8s import client as k8s
-from ..metrics import RECONCILE_ERRORS, RECONCILES
+from ..metrics import RECONCILE_ERRORS, RECONCILES, forget_host, record_host
 from ..reconcilers.baremetalhost import (
     reconcile_pass,
     record_action_deferred,
@@ -32,6 +33,7 @@ from ..reconcilers.baremetalhost import (
 )
 from ..reconcilers.desired_state import RoleLookup
 from ..reconcilers.host_context import Command, PassResult, SetBootDevice
+from ..reconcilers.outcome import PROGRESS
 from ..reconcilers.simple import reconcile_invalid
 from .common import Logger, account, invalid_message, plain, status_patch
 
@@ -153,6 +155,11 @@ class HostRunner:
             self.logger.debug("deferred by BMC governance for %.1fs", result.requeue_after or 0.0)
             return
         state = result.status.provisioning.state.value if result.status.provisioning else "-"
+        ready = find(result.status.conditions, "Ready")
+        problem = ready.reason if ready and ready.status == "False" and ready.reason not in PROGRESS else None
+        conv = find(result.status.conditions, "Converged")
+        converged = (1.0 if conv.status == "True" else 0.0, conv.reason) if conv else None
+        record_host(self.namespace, self.name, state, problem, converged)
         action = f" actions={','.join(describe(c) for c in result.actions)}" if result.actions else ""
         account(KIND, result.status, seconds, self.logger, f"state={state}{action}")
 
@@ -208,6 +215,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
                 await _sleep(stopped, woken, delay)
         memo.host_wakers.pop(key, None)
         memo.host_roles.pop(key, None)
+        forget_host(*key)
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, id="power-off")
     async def on_delete(body: kopf.Body, memo: Any, logger: Logger, **_: Any) -> None:

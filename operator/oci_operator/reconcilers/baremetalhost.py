@@ -23,7 +23,7 @@ from .boot_job import JOB_ERRORS
 from .desired_state import RoleLookup, judge_convergence
 from .host_context import HostContext, HostSettings, PassResult
 from .host_states import STATES
-from .outcome import EventSpec, ready_transition_event
+from .outcome import EventSpec, ready_transition_event, with_kstatus
 from .step import ready
 
 # While references are broken there is no BMC to protect: look again on this backoff (seconds).
@@ -40,6 +40,7 @@ def _working_copy(host: BareMetalHost) -> BareMetalHostStatus:
 
 def _finish(host: BareMetalHost, status: BareMetalHostStatus, events: list[EventSpec]) -> list[EventSpec]:
     """Stamp lastUpdated when anything changed; add the Event for a Ready transition."""
+    status.conditions = with_kstatus(status.conditions, host.generation)
     if status.model_dump(exclude={"last_updated"}) != host.status.model_dump(exclude={"last_updated"}):
         status.last_updated = utcnow()
     transition = ready_transition_event(host.status, status)

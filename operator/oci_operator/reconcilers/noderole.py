@@ -6,7 +6,7 @@ from ..api.v1alpha1 import BareMetalHost, ProvisioningState
 from ..api.v1alpha1.noderole import HostCounts, NodeRole
 from ..conditions import find, set_condition
 from .desired_state import render_desired_state
-from .outcome import Outcome, ready_transition_event
+from .outcome import Outcome, ready_transition_event, with_kstatus
 
 FAILED_REASONS = ("ResourcesFailed", "RenderFailed")
 
@@ -44,4 +44,5 @@ def reconcile_noderole(role: NodeRole, hosts: list[BareMetalHost]) -> Outcome:
     else:
         ready = ("False", "Converging", f"{converged} of {len(provisioned)} host(s) converged")
     status.conditions = set_condition(status.conditions, "Ready", *ready, role.generation)  # type: ignore[arg-type]
+    status.conditions = with_kstatus(status.conditions, role.generation)
     return Outcome(status=status, events=[e for e in [ready_transition_event(old, status)] if e])

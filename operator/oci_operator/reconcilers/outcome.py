@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..api.v1alpha1.meta import StatusBase
-from ..conditions import find
+from ..api.v1alpha1.meta import Condition, StatusBase
+from ..conditions import find, set_condition
 
 # Ready=False reasons that mean "moving along", not "something is wrong": no Warning for them.
 PROGRESS = {
@@ -42,3 +43,15 @@ def ready_transition_event(old: StatusBase, new: StatusBase) -> EventSpec | None
     if after.status == "True" or after.reason in PROGRESS:
         return None if after.reason in PROGRESS else EventSpec("Normal", after.reason, after.message)
     return EventSpec("Warning", after.reason, after.message)
+
+
+def with_kstatus(conditions: Sequence[Condition], generation: int) -> list[Condition]:
+    """Add kstatus' abnormal-true conditions from Ready, so Flux (and kstatus users) judge us right:
+    Reconciling=True while Ready is False for a progress reason, Stalled=True while it is False for a
+    problem, neither when Ready is True (kstatus wants them absent, not False)."""
+    ready = find(conditions, "Ready")
+    if ready is None or ready.status == "True":
+        return [c for c in conditions if c.type not in ("Reconciling", "Stalled")]
+    kind, other = ("Reconciling", "Stalled") if ready.reason in PROGRESS else ("Stalled", "Reconciling")
+    kept = [c for c in conditions if c.type != other]
+    return set_condition(kept, kind, "True", ready.reason, ready.message, generation)

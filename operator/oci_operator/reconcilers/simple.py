@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..api.v1alpha1.meta import Resource, StatusBase
 from ..conditions import set_condition
-from .outcome import Outcome, ready_transition_event
+from .outcome import Outcome, ready_transition_event, with_kstatus
 
 
 def reconcile_validated(obj: Resource, old: StatusBase) -> Outcome:
@@ -12,6 +12,7 @@ def reconcile_validated(obj: Resource, old: StatusBase) -> Outcome:
     status = old.model_copy(deep=True)
     status.observed_generation = obj.generation
     status.conditions = set_condition(status.conditions, "Ready", "True", "Validated", "spec is valid", obj.generation)
+    status.conditions = with_kstatus(status.conditions, obj.generation)
     return Outcome(status=status, events=[e for e in [ready_transition_event(old, status)] if e])
 
 
@@ -20,4 +21,5 @@ def reconcile_invalid(generation: int, old: StatusBase, problem: str) -> Outcome
     status = old.model_copy(deep=True)
     status.observed_generation = generation
     status.conditions = set_condition(status.conditions, "Ready", "False", "InvalidSpec", problem, generation)
+    status.conditions = with_kstatus(status.conditions, generation)
     return Outcome(status=status, events=[e for e in [ready_transition_event(old, status)] if e])

@@ -1,0 +1,57 @@
+{{- define "oci.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "oci.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "oci.labels" -}}
+{{ include "oci.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "oci.operatorAccount" -}}{{ include "oci.fullname" . }}-operator{{- end -}}
+{{- define "oci.bootServerAccount" -}}{{ include "oci.fullname" . }}-bootserver{{- end -}}
+
+{{- define "oci.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+
+{{/* Rules the operator needs on its own kinds and Secrets (BMC credentials read; boot tokens and desired
+states written). */}}
+{{- define "oci.operatorRules" -}}
+- apiGroups: [oci.openstack.org]
+  resources: [baremetalhosts, noderoles, openstackclusters]
+  verbs: [get, list, watch, patch]
+- apiGroups: [oci.openstack.org]
+  resources: [baremetalhosts/status, noderoles/status, openstackclusters/status]
+  verbs: [get, patch]
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, create, update]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create]
+{{- end -}}
+
+{{/* The boot server reads hosts and the Secrets labelled as boot tokens / desired states (RBAC cannot
+filter by label), and patches only host status. */}}
+{{- define "oci.bootServerRules" -}}
+- apiGroups: [oci.openstack.org]
+  resources: [baremetalhosts]
+  verbs: [{{ if .Values.bootServer.discover }}create, {{ end }}list, watch]
+- apiGroups: [oci.openstack.org]
+  resources: [baremetalhosts/status]
+  verbs: [patch]
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [list, watch]
+{{- end -}}

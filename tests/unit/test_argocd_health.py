@@ -1,0 +1,112 @@
+"""The Argo CD health check (config/argocd/health.lua), run by Debian's Lua 5.1 (Argo CD's Lua) against
+objects in each state, and the kstatus conditions those objects carry."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+
+from oci_operator.api.v1alpha1.meta import Condition
+from oci_operator.conditions import set_condition
+from oci_operator.reconcilers.outcome import with_kstatus
+from support.kube import REPO
+
+HEALTH = REPO / "config" / "argocd" / "health.lua"
+
+
+def lua(value: Any) -> str:
+    """A Python value as a Lua table literal (what Argo CD hands the script as `obj`)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"[{lua(k)}] = {lua(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "{" + ", ".join(lua(v) for v in value) + "}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def health(obj: dict[str, Any]) -> tuple[str, str]:
+    binary = shutil.which("lua5.1")
+    if binary is None:
+        pytest.fail("lua5.1 missing: hack/setup installs it (Argo CD runs health checks with Lua 5.1)")
+    program = (
+        f"obj = {lua(obj)}\n"
+        f"local check = assert(loadfile({lua(str(HEALTH))}))\n"
+        "local hs = check()\n"
+        "io.write(hs.status, '|', hs.message)\n"
+    )
+    out = subprocess.run([binary, "-"], input=program, capture_output=True, text=True, check=True, timeout=10)
+    status, _, message = out.stdout.partition("|")
+    return status, message
+
+
+def cond(type_: str, status: str, reason: str, message: str = "") -> dict[str, str]:
+    return {
+        "type": type_,
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": "2026-01-01T00:00:00Z",
+    }
+
+
+def host(generation: int = 2, observed: int | None = 2, *conditions: dict[str, str]) -> dict[str, Any]:
+    status: dict[str, Any] = {"conditions": list(conditions)}
+    if observed is not None:
+        status["observedGeneration"] = observed
+    return {"kind": "BareMetalHost", "metadata": {"name": "h", "generation": generation}, "status": status}
+
+
+STALLED_HOST = host(2, 2, cond("Ready", "False", "CredentialsRejected"), cond("Stalled", "True", "CredentialsRejected"))
+READY = cond("Ready", "True", "Available", "power is on as requested")
+
+
+def role(*conditions: dict[str, str]) -> dict[str, Any]:
+    return {
+        "kind": "NodeRole",
+        "metadata": {"generation": 4},
+        "status": {"observedGeneration": 4, "conditions": list(conditions)},
+    }
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        ({"kind": "BareMetalHost", "metadata": {"generation": 1}}, "Progressing"),
+        (host(3, 2, READY), "Progressing"),  # an edit not yet observed
+        (host(2, 2, READY), "Healthy"),
+        (host(2, 2, cond("Ready", "False", "Inspecting"), cond("Reconciling", "True", "Inspecting")), "Progressing"),
+        (STALLED_HOST, "Degraded"),
+        (host(2, 2, cond("Ready", "False", "BMCUnreachable")), "Degraded"),
+        (host(2, 2, READY, cond("Converged", "False", "Converging")), "Progressing"),
+        (host(2, 2, READY, cond("Converged", "False", "ResourcesFailed")), "Degraded"),
+        (host(2, 2, READY, cond("Converged", "True", "Converged")), "Healthy"),
+        (role(cond("Ready", "True", "NoHosts")), "Healthy"),
+        (role(cond("Ready", "False", "InvalidSpec", "x"), cond("Stalled", "True", "InvalidSpec", "x")), "Degraded"),
+    ],
+)
+def test_argocd_health(obj: dict[str, Any], expected: str) -> None:
+    status, message = health(obj)
+    assert status == expected, message
+
+
+def test_degraded_says_why() -> None:
+    stalled = cond("Stalled", "True", "CredentialsRejected", "the BMC refused them")
+    status, message = health(host(2, 2, cond("Ready", "False", "X"), stalled))
+    assert (status, message) == ("Degraded", "CredentialsRejected: the BMC refused them")
+
+
+def conditions_after(reason: str, status: str = "False") -> dict[str, str]:
+    conds: list[Condition] = set_condition([], "Ready", status, reason, "m", 1)  # type: ignore[arg-type]
+    return {c.type: c.status for c in with_kstatus(conds, 1)}
+
+
+def test_kstatus_conditions_follow_ready() -> None:
+    assert conditions_after("Inspecting") == {"Ready": "False", "Reconciling": "True"}
+    assert conditions_after("CredentialsRejected") == {"Ready": "False", "Stalled": "True"}
+    assert conditions_after("Available", "True") == {"Ready": "True"}  # abnormal-true ones are absent
