@@ -70,6 +70,7 @@ class SimControl:
 
 @contextmanager
 def bmc_sim(workdir: Path, count: int, *extra: str) -> Iterator[SimControl]:
+    workdir.mkdir(parents=True, exist_ok=True)
     state_file = workdir / "bmc-sim.json"
     log = (workdir / "bmc-sim.log").open("wb")
     process = subprocess.Popen(
