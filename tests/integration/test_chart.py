@@ -112,3 +112,13 @@ def test_the_values_schema_is_strict(values: dict[str, Any]) -> None:
 def test_the_chart_ships_the_current_crds() -> None:
     for crd in (REPO / "crds").glob("*.yaml"):
         assert (CHART / "crds" / crd.name).read_text() == crd.read_text(), "run hack/update-crds"
+
+
+def test_plain_manifests_apply_with_kustomize(kube: Kube) -> None:
+    """config/default (generated from the chart) through `kubectl apply -k`, server-side dry run."""
+    if "oci-system" not in [n.metadata.name for n in kube.core.list_namespace().items]:
+        kube.core.create_namespace({"metadata": {"name": "oci-system"}})
+    out = kubectl(kube, "apply", "--dry-run=server", "-k", str(REPO / "config" / "default"))
+    assert out.returncode == 0, out.stderr
+    assert "deployment.apps/oci-operator created (server dry run)" in out.stdout
+    assert "customresourcedefinition.apiextensions.k8s.io/baremetalhosts.oci.openstack.org" in out.stdout
