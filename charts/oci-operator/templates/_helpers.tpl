@@ -33,7 +33,7 @@ states written). */}}
   verbs: [get, list, watch, patch]
 - apiGroups: [oci.openstack.org]
   resources: [baremetalhosts/status, noderoles/status, openstackclusters/status]
-  verbs: [get, patch]
+  verbs: [patch]
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, create, update]

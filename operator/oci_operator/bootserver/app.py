@@ -25,7 +25,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import prometheus_client
 from aiohttp import web
@@ -73,6 +73,7 @@ EVENTS_OF_JOB = {
     "wipe": (BootStep.WIPED, BootStep.FAILED),
 }
 
+M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -190,10 +191,7 @@ class BootServer:
 
     async def report(self, request: web.Request) -> web.Response:
         host = self._authorized(request)
-        try:
-            report = NodeReport.model_validate_json(await request.read())
-        except ValidationError as exc:
-            raise web.HTTPUnprocessableEntity(text=f"invalid report: {exc.error_count()} error(s)\n{exc}\n") from None
+        report = await _parse(NodeReport, request)
         step = BootStep(report.event)
         if step is BootStep.INSPECTED and report.hardware is None:
             raise web.HTTPUnprocessableEntity(text="an inspected report needs hardware\n")
@@ -219,10 +217,7 @@ class BootServer:
 
     async def convergence(self, request: web.Request) -> web.Response:
         host = self._authorized(request)
-        try:
-            report = AgentReport.model_validate_json(await request.read())
-        except ValidationError as exc:
-            raise web.HTTPUnprocessableEntity(text=f"invalid report: {exc.error_count()} error(s)\n{exc}\n") from None
+        report = await _parse(AgentReport, request)
         BOOT_CALLBACKS.labels("convergence").inc()
         _log.info(
             "convergence of %s: %s changed=%d drifted=%d failed=%d in %.1fs",
@@ -253,6 +248,14 @@ class BootServer:
             patch["hardware"] = hardware.wire()
         await asyncio.to_thread(k8s.patch_status, GROUP, VERSION, PLURAL, host.namespace, host.name, patch)
         self._written[key] = step.value
+
+
+async def _parse(model: type[M], request: web.Request) -> M:
+    """The request body as `model`, or a 422 that says what is wrong."""
+    try:
+        return model.model_validate_json(await request.read())
+    except ValidationError as exc:
+        raise web.HTTPUnprocessableEntity(text=f"invalid report: {exc.error_count()} error(s)\n{exc}\n") from None
 
 
 def _mac(request: web.Request) -> str:

@@ -125,25 +125,41 @@ def boot_token_secret_name(host: str) -> str:
 def ensure_boot_token(namespace: str, host: str, host_uid: str, mac: str, boot_id: str) -> None:
     """Make the host's token Secret belong to `boot_id`, with a new random token if it does not yet."""
     name = boot_token_secret_name(host)
-    api = client.CoreV1Api()
     found = read_secret(namespace, name)
     if found is not None and found[0].get("bootId") == boot_id:
         return  # already made for this job (perhaps by a previous operator process)
+    data = {"token": secrets.token_urlsafe(32), "bootId": boot_id, "mac": mac.lower()}
+    _put_host_secret(namespace, name, host, host_uid, BOOT_TOKEN_LABEL, {}, data, replace=found is not None)
+
+
+def _put_host_secret(
+    namespace: str,
+    name: str,
+    host: str,
+    host_uid: str,
+    label: str,
+    annotations: dict[str, str],
+    data: dict[str, str],
+    replace: bool,
+) -> None:
+    """Create or replace a Secret that belongs to a host: labelled for the boot server's watch, owned by
+    the host (so it is deleted with it)."""
     body = client.V1Secret(
         metadata=client.V1ObjectMeta(
             name=name,
             namespace=namespace,
-            labels={BOOT_TOKEN_LABEL: "true"},
-            annotations={HOST_ANNOTATION: host},
+            labels={label: "true"},
+            annotations={HOST_ANNOTATION: host, **annotations},
             owner_references=[_owned_by(host, host_uid)],
         ),
         type="Opaque",
-        string_data={"token": secrets.token_urlsafe(32), "bootId": boot_id, "mac": mac.lower()},
+        string_data=data,
     )
-    if found is None:
-        api.create_namespaced_secret(namespace, body)
-    else:
+    api = client.CoreV1Api()
+    if replace:
         api.replace_namespaced_secret(name, namespace, body)
+    else:
+        api.create_namespaced_secret(namespace, body)
 
 
 # Desired states ---------------------------------------------------------------------------------
@@ -169,21 +185,9 @@ def ensure_desired_state(namespace: str, host: str, host_uid: str, document: str
     stored = (current.metadata.annotations or {}) if current is not None and current.metadata else {}
     if current is not None and stored.get(HASH_ANNOTATION) == digest:
         return
-    body = client.V1Secret(
-        metadata=client.V1ObjectMeta(
-            name=name,
-            namespace=namespace,
-            labels={DESIRED_STATE_LABEL: "true"},
-            annotations={HOST_ANNOTATION: host, HASH_ANNOTATION: digest},
-            owner_references=[_owned_by(host, host_uid)],
-        ),
-        type="Opaque",
-        string_data={"desired.json": document},
-    )
-    if current is None:
-        api.create_namespaced_secret(namespace, body)
-    else:
-        api.replace_namespaced_secret(name, namespace, body)
+    annotations = {HASH_ANNOTATION: digest}
+    data = {"desired.json": document}
+    _put_host_secret(namespace, name, host, host_uid, DESIRED_STATE_LABEL, annotations, data, current is not None)
 
 
 def _owned_by(host: str, host_uid: str) -> client.V1OwnerReference:
