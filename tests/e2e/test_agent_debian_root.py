@@ -49,6 +49,13 @@ def role_manifest(extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
                 },
                 {"type": "file", "name": "demo-unit", "path": "/etc/systemd/system/oci-demo.service", "template": UNIT},
                 {"type": "service", "name": "oci-demo", "enabled": True, "running": True, "restartOn": ["demo-conf"]},
+                {
+                    "type": "command",
+                    "name": "stamp",
+                    "command": "echo stamped > /var/lib/oci-stamp",
+                    "creates": "/var/lib/oci-stamp",
+                },
+                {"type": "command", "name": "guarded", "command": "false", "unless": "test -e /etc/oci-demo.conf"},
                 *(extra or []),
             ],
         },
@@ -76,12 +83,13 @@ def test_agent_converges_a_debian_root_then_noop_then_drift_then_failure(
     code, report, output = debian.run_agent()
     assert code == 0, output
     assert report["failed"] == 0
-    assert report["changed"] == 4, output
+    assert report["changed"] == 5, output  # package, 2 files, unit enabled, stamp; "guarded" skipped by unless
     assert report["appliedHash"] == status(kube, namespace, "web-1")["desiredState"]["hash"]
     assert debian.chroot("dpkg-query", "-W", "-f=${Status}", "hello").stdout == "install ok installed"
     conf = debian.path / "etc/oci-demo.conf"
     assert conf.read_text() == f"host=web-1\nrole=demo\nmac={bmc.mac}\n"
     assert oct(conf.stat().st_mode & 0o777) == "0o640"
+    assert (debian.path / "var/lib/oci-stamp").read_text() == "stamped\n"
     assert (debian.path / "etc/systemd/system/multi-user.target.wants/oci-demo.service").is_symlink()
     service = next(r for r in report["resources"] if r["name"] == "oci-demo")
     assert "systemd is not running" in service["message"]
