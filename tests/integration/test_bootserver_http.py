@@ -112,6 +112,16 @@ def test_reports_are_checked(bootserver: BootServerProcess, inspecting: dict[str
     assert curl(url, *auth, "--data-binary", f"@{big}")[0] == 413
 
 
+def test_the_agents_endpoints_need_a_provisioned_host(
+    bootserver: BootServerProcess, inspecting: dict[str, str]
+) -> None:
+    bearer = ("-H", f"Authorization: Bearer {inspecting[MAC_A]}")
+    assert curl(f"{bootserver.url}/v1/hosts/{path(MAC_A)}/desired-state", *bearer)[0] == 409
+    code, _ = curl(f"{bootserver.url}/v1/hosts/{path(MAC_A)}/convergence", *bearer, "-d", "{}")
+    assert code == 409
+    assert curl(f"{bootserver.url}/v1/hosts/{path(MAC_A)}/desired-state")[0] == 401
+
+
 @pytest.mark.parametrize(
     "bad",
     [

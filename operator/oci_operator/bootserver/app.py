@@ -32,7 +32,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from ..api.v1alpha1 import GROUP, VERSION, BareMetalHost
+from ..api.v1alpha1 import GROUP, VERSION, BareMetalHost, ProvisioningState
 from ..api.v1alpha1.hardware import BootReport, BootStep, Convergence, HardwareDetails
 from ..k8s import client as k8s
 from ..metrics import BOOT_CALLBACKS, BOOT_REQUESTS
@@ -204,8 +204,16 @@ class BootServer:
         await self._record(host, step, report.message, report.hardware)
         return _text("recorded\n")
 
-    async def desired_state(self, request: web.Request) -> web.Response:
+    def _provisioned(self, request: web.Request) -> BareMetalHost:
+        """The agent's endpoints: only an installed host has an agent (a boot job's token gets a 409)."""
         host = self._authorized(request)
+        prov = host.status.provisioning
+        if prov is None or prov.state is not ProvisioningState.PROVISIONED:
+            raise web.HTTPConflict(text="this host is not provisioned\n")
+        return host
+
+    async def desired_state(self, request: web.Request) -> web.Response:
+        host = self._provisioned(request)
         found = self.directory.desired_state(host)
         if found is None:
             raise web.HTTPNotFound(text="no desired state rendered for this host yet\n")
@@ -216,7 +224,7 @@ class BootServer:
         return web.Response(body=document, content_type="application/json", headers={"ETag": etag})
 
     async def convergence(self, request: web.Request) -> web.Response:
-        host = self._authorized(request)
+        host = self._provisioned(request)
         report = await _parse(AgentReport, request)
         BOOT_CALLBACKS.labels("convergence").inc()
         _log.info(
