@@ -14,7 +14,7 @@ from oci_operator.reconcilers.desired_state import render_desired_state
 from support.bmcsim import SimControl
 from support.bootserver import BootServerProcess
 from support.debian_root import DebianRoot
-from support.hosts import converged, desired_state_served, provisioned_host, state, status, token_of
+from support.hosts import agent_installed, converged, provisioned_host, status
 from support.kube import Kube
 from support.operator_process import OperatorProcess
 from support.waiting import wait_for
@@ -73,11 +73,8 @@ def test_agent_converges_a_debian_root_then_noop_then_drift_then_failure(
     kube.create(namespace, role_manifest())
     bmc = nodes.take()
     provisioned_host(kube, namespace, "web-1", bmc, "demo")
-    wait_for(lambda: state(kube, namespace, "web-1") == "provisioned", TIMEOUT, "provisioned")
+    agent_installed(kube, namespace, "web-1", bmc.mac, bootserver.url, debian)
     wait_for(lambda: (converged(kube, namespace, "web-1") or ("", ""))[1] == "Converging", TIMEOUT, "rendered")
-    token = token_of(kube, namespace, "web-1")
-    wait_for(lambda: desired_state_served(bootserver.url, bmc.mac, token), TIMEOUT, "the boot server's copy")
-    debian.install_agent(bootserver.url.removeprefix("http://"), bmc.mac, "web-1", token)
 
     # First run: everything changes.
     code, report, output = debian.run_agent()

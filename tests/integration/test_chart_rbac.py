@@ -15,7 +15,7 @@ from support.bmcsim import bmc_sim
 from support.bootserver import boot_server
 from support.chart import render
 from support.debian_root import DebianRoot
-from support.hosts import converged, desired_state_served, provisioned_host, state, status, token_of
+from support.hosts import agent_installed, converged, provisioned_host, status
 from support.kube import Kube, condition
 from support.operator_process import operator_process
 from support.waiting import wait_for
@@ -68,11 +68,8 @@ def test_a_host_and_a_role_under_the_charts_rbac(
         })  # fmt: skip
         bmc = sim.take()
         provisioned_host(kube, ns, "rb-1", bmc, "motd")
-        wait_for(lambda: state(kube, ns, "rb-1") == "provisioned", TIMEOUT, "provisioned under the chart's RBAC")
+        agent_installed(kube, ns, "rb-1", bmc.mac, server.url, debian)
         assert status(kube, ns, "rb-1")["poweredOn"] is True
-        token = token_of(kube, ns, "rb-1")
-        wait_for(lambda: desired_state_served(server.url, bmc.mac, token), TIMEOUT, "the desired state served")
-        debian.install_agent(server.url.removeprefix("http://"), bmc.mac, "rb-1", token)
         code, _, output = debian.run_agent()
         assert code == 0, output
         wait_for(lambda: (converged(kube, ns, "rb-1") or ("",))[0] == "True", TIMEOUT, "converged")

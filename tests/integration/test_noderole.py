@@ -9,7 +9,7 @@ from typing import Any
 from support.bmcsim import SimControl
 from support.bootserver import BootServerProcess
 from support.debian_root import DebianRoot
-from support.hosts import converged, desired_state_served, provisioned_host, state, status, token_of
+from support.hosts import agent_installed, converged, provisioned_host, status
 from support.kube import Kube, condition
 from support.operator_process import OperatorProcess
 from support.waiting import wait_for
@@ -57,10 +57,7 @@ def test_editing_a_role_rerenders_and_the_agent_converges_it(
     kube.create(namespace, role("Welcome to {{ host.name }}\n"))
     bmc = nodes.take()
     provisioned_host(kube, namespace, "db-1", bmc, "motd")
-    wait_for(lambda: state(kube, namespace, "db-1") == "provisioned", TIMEOUT, "provisioned")
-    token = token_of(kube, namespace, "db-1")
-    debian.install_agent(bootserver.url.removeprefix("http://"), bmc.mac, "db-1", token)
-    wait_for(lambda: desired_state_served(bootserver.url, bmc.mac, token), TIMEOUT, "the desired state served")
+    agent_installed(kube, namespace, "db-1", bmc.mac, bootserver.url, debian)
     assert debian.run_agent()[0] == 0
     assert (debian.path / "etc/motd").read_text() == "Welcome to db-1\n"
     wait_for(lambda: role_ready(kube, namespace) == ("True", "Converged", {"desired": 1, "converged": 1, "failed": 0}),

@@ -9,7 +9,9 @@ from typing import Any
 from oci_operator.api.v1alpha1 import INSPECT_ANNOTATION
 
 from .bmcsim import SimBMC
+from .debian_root import DebianRoot
 from .kube import Kube, condition
+from .waiting import wait_for
 
 
 def host_manifest(
@@ -113,3 +115,12 @@ def desired_state_served(base_url: str, mac: str, token: str) -> bool:
             return bool(response.status == 200)
     except OSError:
         return False
+
+
+def agent_installed(kube: Kube, namespace: str, name: str, mac: str, server_url: str, root: DebianRoot) -> None:
+    """What the installer leaves on a provisioned host, put into `root`: the agent, its settings and the
+    installation's token; returns once the boot server can hand the agent its desired state."""
+    wait_for(lambda: state(kube, namespace, name) == "provisioned", 90, f"{name} provisioned")
+    token = token_of(kube, namespace, name)
+    wait_for(lambda: desired_state_served(server_url, mac, token), 90, f"{name}'s desired state served")
+    root.install_agent(server_url.removeprefix("http://"), mac, name, token)
