@@ -7,6 +7,7 @@ import urllib.request
 from typing import Any
 
 from oci_operator.api.v1alpha1 import INSPECT_ANNOTATION
+from oci_operator.k8s.client import boot_token_secret_name
 
 from .bmcsim import SimBMC
 from .debian_root import DebianRoot
@@ -82,7 +83,7 @@ def boot_token(kube: Kube, namespace: str, name: str) -> str | None:
     """The token of the host's current boot job, once the operator has issued it."""
     boot_id = (status(kube, namespace, name).get("provisioning") or {}).get("bootId")
     try:
-        secret = kube.core.read_namespaced_secret(f"{name}-boot-token", namespace)
+        secret = kube.core.read_namespaced_secret(boot_token_secret_name(name), namespace)
     except Exception:
         return None
     data = {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
@@ -96,7 +97,7 @@ def provisioned_host(kube: Kube, namespace: str, name: str, bmc: SimBMC, role: s
 
 def token_of(kube: Kube, namespace: str, name: str) -> str:
     """The token the installation left on the node (the agent's)."""
-    secret = kube.core.read_namespaced_secret(f"{name}-boot-token", namespace)
+    secret = kube.core.read_namespaced_secret(boot_token_secret_name(name), namespace)
     return base64.b64decode((secret.data or {})["token"]).decode()
 
 

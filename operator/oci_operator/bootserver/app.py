@@ -45,8 +45,9 @@ from .macs import normalize
 
 _log = logging.getLogger(__name__)
 IMAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-REPORT_SCRIPT = resources.files("oci_operator.bootserver").joinpath("files/oci-report.sh")
-AGENT = resources.files("oci_operator.agent").joinpath("oci_agent.py")
+# Packaged files, read once: they are served on every boot, and reading them in a handler would block the loop.
+REPORT_SCRIPT = resources.files("oci_operator.bootserver").joinpath("files/oci-report.sh").read_text()
+AGENT = resources.files("oci_operator.agent").joinpath("oci_agent.py").read_text()
 PLURAL = BareMetalHost.info.plural
 
 
@@ -100,7 +101,7 @@ class BootServer:
         self.config, self.directory, self.discovery = config, directory, discovery
         self.dnsmasq_alive = dnsmasq_alive or (lambda: True)
         self.images = config.images_dir.resolve()
-        self._written: dict[tuple[str, str], str] = {}  # (host, bootId) -> step already written
+        self._written: dict[str, tuple[str, str]] = {}  # host -> (bootId, step) last written
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[count_requests], client_max_size=256 * 1024)
@@ -147,10 +148,10 @@ class BootServer:
         return web.FileResponse(path, chunk_size=1024 * 1024)
 
     async def report_script(self, request: web.Request) -> web.Response:
-        return _text(REPORT_SCRIPT.read_text(), content_type="text/x-shellscript")
+        return _text(REPORT_SCRIPT, content_type="text/x-shellscript")
 
     async def agent(self, request: web.Request) -> web.Response:
-        return _text(AGENT.read_text(), content_type="text/x-python")
+        return _text(AGENT, content_type="text/x-python")
 
     async def healthz(self, request: web.Request) -> web.Response:
         if not self.dnsmasq_alive():
@@ -244,18 +245,18 @@ class BootServer:
         prov = host.status.provisioning
         if prov is None or not prov.boot_id:
             return
-        key = (f"{host.namespace}/{host.name}", prov.boot_id)
+        key = f"{host.namespace}/{host.name}"
         current = self.directory.report(host)
         if current is not None and current.step in scripts.FINAL_STEPS:
             return  # the job is over; late or repeated messages change nothing
-        if self._written.get(key) == step.value and hardware is None:
+        if self._written.get(key) == (prov.boot_id, step.value) and hardware is None:
             return
         report = BootReport(boot_id=prov.boot_id, step=step, time=datetime.now(UTC), message=message[:4096])
         patch: dict[str, Any] = {"bootReport": report.wire()}
         if hardware is not None:
             patch["hardware"] = hardware.wire()
         await asyncio.to_thread(k8s.patch_status, GROUP, VERSION, PLURAL, host.namespace, host.name, patch)
-        self._written[key] = step.value
+        self._written[key] = (prov.boot_id, step.value)
 
 
 async def _parse(model: type[M], request: web.Request) -> M:

@@ -55,14 +55,8 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         on_role
     )
 
-    for model in (OpenStackCluster,):
+    async def on_cluster(body: kopf.Body, patch: kopf.Patch, logger: Logger, **_: Any) -> None:
+        await run_reconcile(OpenStackCluster, body, patch, logger, reconcile_resource)
 
-        def make(model: type[Resource]) -> Any:
-            async def on_change(body: kopf.Body, patch: kopf.Patch, logger: Logger, **_: Any) -> None:
-                await run_reconcile(model, body, patch, logger, reconcile_resource)
-
-            return on_change
-
-        handler = make(model)
-        for decorate in (kopf.on.create, kopf.on.update, kopf.on.resume):
-            decorate(GROUP, VERSION, model.info.plural, registry=registry, id="reconcile")(handler)
+    for decorate in (kopf.on.create, kopf.on.update, kopf.on.resume):
+        decorate(GROUP, VERSION, OpenStackCluster.info.plural, registry=registry, id="reconcile")(on_cluster)

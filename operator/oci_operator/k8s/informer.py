@@ -59,9 +59,6 @@ class Informer:
     def start(self) -> None:
         threading.Thread(target=self._run, name=f"informer-{self.name}", daemon=True).start()
 
-    def stop(self) -> None:
-        self._stop.set()
-
     def _run(self) -> None:
         while not self._stop.is_set():
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..api.v1alpha1 import BareMetalHost, ProvisioningState
+from ..api.v1alpha1.meta import ConditionStatus
 from ..api.v1alpha1.noderole import HostCounts, NodeRole
 from ..conditions import find, set_condition
 from .desired_state import render_desired_state
@@ -33,6 +34,7 @@ def reconcile_noderole(role: NodeRole, hosts: list[BareMetalHost]) -> Outcome:
             failed += 1
     status.hosts = HostCounts(desired=len(provisioned), converged=converged, failed=failed)
 
+    ready: tuple[ConditionStatus, str, str]
     if render_errors:
         ready = ("False", "RenderFailed", "; ".join(render_errors)[:4000])
     elif failed:
@@ -43,6 +45,7 @@ def reconcile_noderole(role: NodeRole, hosts: list[BareMetalHost]) -> Outcome:
         ready = ("True", "Converged", f"all {converged} host(s) converged")
     else:
         ready = ("False", "Converging", f"{converged} of {len(provisioned)} host(s) converged")
-    status.conditions = set_condition(status.conditions, "Ready", *ready, role.generation)  # type: ignore[arg-type]
+    ready_status, reason, message = ready
+    status.conditions = set_condition(status.conditions, "Ready", ready_status, reason, message, role.generation)
     status.conditions = with_kstatus(status.conditions, role.generation)
     return Outcome(status=status, events=[e for e in [ready_transition_event(old, status)] if e])

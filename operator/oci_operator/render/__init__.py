@@ -5,7 +5,6 @@ missing value is an error at render time instead of an empty string in a boot sc
 
 from __future__ import annotations
 
-import shlex
 from functools import cache
 from typing import Any
 
@@ -27,7 +26,6 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["shquote"] = shlex.quote
     env.filters["partition"] = partition
     return env
 
