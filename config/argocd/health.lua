@@ -29,6 +29,16 @@ local function say(condition)
   return text
 end
 
+-- A condition judged against an older generation says nothing about the current spec (kstatus checks only
+-- status.observedGeneration; conditions carry their own, and an edit may be recorded before it is judged).
+if generation ~= nil then
+  for _, condition in ipairs(obj.status.conditions or {}) do
+    if condition.observedGeneration ~= nil and condition.observedGeneration < generation then
+      return result("Progressing", "Waiting for the operator to judge " .. condition.type .. " at generation " .. generation)
+    end
+  end
+end
+
 local stalled, ready, reconciling = byType["Stalled"], byType["Ready"], byType["Reconciling"]
 if stalled ~= nil and stalled.status == "True" then
   return result("Degraded", say(stalled))

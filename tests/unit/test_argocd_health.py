@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from oci_operator.api.v1alpha1.meta import Condition
+from oci_operator.bmc.governor import GovernorConfig
 from oci_operator.conditions import set_condition
 from oci_operator.reconcilers.outcome import with_kstatus
+from support.fake_bmc import FakeDriver
+from support.host_bench import T0, Bench
+from support.kstatus import kstatus
 from support.kube import REPO
 
 HEALTH = REPO / "config" / "argocd" / "health.lua"
@@ -86,6 +91,8 @@ def role(*conditions: dict[str, str]) -> dict[str, Any]:
         (host(2, 2, READY, cond("Converged", "False", "Converging")), "Progressing"),
         (host(2, 2, READY, cond("Converged", "False", "ResourcesFailed")), "Degraded"),
         (host(2, 2, READY, cond("Converged", "True", "Converged")), "Healthy"),
+        (host(3, 3, {**READY, "observedGeneration": 2}), "Progressing"),  # Ready judged an older spec
+        (host(3, 3, {**READY, "observedGeneration": 3}), "Healthy"),
         (role(cond("Ready", "True", "NoHosts")), "Healthy"),
         (role(cond("Ready", "False", "InvalidSpec", "x"), cond("Stalled", "True", "InvalidSpec", "x")), "Degraded"),
     ],
@@ -110,3 +117,39 @@ def test_kstatus_conditions_follow_ready() -> None:
     assert conditions_after("Inspecting") == {"Ready": "False", "Reconciling": "True"}
     assert conditions_after("CredentialsRejected") == {"Ready": "False", "Stalled": "True"}
     assert conditions_after("Available", "True") == {"Ready": "True"}  # abnormal-true ones are absent
+
+
+def judged(bench: Bench, generation: int) -> tuple[str, str, str]:
+    """What Argo CD and kstatus make of the host as the pass would write it, and its state."""
+    obj = {"kind": "BareMetalHost", "metadata": {"name": "h", "generation": generation}, "status": {}}
+    obj["status"] = bench.host.status.wire()
+    return health(obj)[0], kstatus(obj), bench.state()
+
+
+def test_the_write_that_starts_provisioning_or_deprovisioning_is_not_healthy() -> None:
+    """The status that records a new state carries that state's Ready (issue 17, bug 1): never the
+    previous state's Ready=True, which made kubectl wait, Argo CD and Flux call the host done at once."""
+    bench = Bench(FakeDriver(powered_on=True), GovernorConfig(backoff_base=0.0, calls_per_minute=1e6, burst=10_000))
+    bench.settle(online=True)
+    assert judged(bench, 2) == ("Healthy", "Current", "available")
+
+    for generation, spec, moving, done in [
+        (3, {"role": "compute"}, "provisioning", "provisioned"),
+        (4, {}, "deprovisioning", "available"),
+    ]:
+        bench.set(online=True, **spec)
+        bench.host.metadata["generation"] = generation
+        verdicts = []
+        for second in range(20):
+            bench.run(at=T0 + timedelta(seconds=generation * 100 + second))
+            verdicts.append(judged(bench, generation))
+            prov = bench.host.status.provisioning
+            if prov is not None and prov.boot_id and bench.state() == moving:
+                bench.report({"provisioning": "installed", "deprovisioning": "wiped"}[moving])
+            if verdicts[-1][0] == "Healthy":
+                break
+        assert moving in [state for _, _, state in verdicts], verdicts
+        first_healthy = next((i for i, (argo, _, _) in enumerate(verdicts) if argo == "Healthy"), None)
+        assert first_healthy is not None, verdicts
+        assert all(argo == "Progressing" and ks == "InProgress" for argo, ks, _ in verdicts[:first_healthy]), verdicts
+        assert verdicts[first_healthy] == ("Healthy", "Current", done), verdicts

@@ -13,12 +13,13 @@ from ..api.v1alpha1 import (
     ProvisioningStatus,
 )
 from ..api.v1alpha1.baremetalhost import CredentialsReference
+from ..api.v1alpha1.meta import Condition
 from ..bmc.access import BMCAccess
 from ..bmc.credentials import CredentialsCheck
 from ..bmc.driver import BMCAuthError, BMCCommandError, BMCError, BMCUnsupported
 from ..bmc.governor import NotNow, backoff_delay
+from ..conditions import find, set_condition
 from ..conditions import now as utcnow
-from ..conditions import set_condition
 from .boot_job import JOB_ERRORS
 from .desired_state import RoleLookup, judge_convergence
 from .host_context import HostContext, HostSettings, PassResult
@@ -28,6 +29,20 @@ from .step import ready
 
 # While references are broken there is no BMC to protect: look again on this backoff (seconds).
 REFERENCE_BACKOFF_BASE, REFERENCE_BACKOFF_CAP = 2.0, 300.0
+
+# Converged reasons that mean "the agent has yet to apply it", not a failure.
+CONVERGING = ("Converging", "NotRendered")
+
+# Ready while a state's work is still ahead, written in the same status as the state itself: a reader
+# (kubectl wait, Argo CD, kstatus) must never see a new state under the previous state's Ready=True.
+ENTERING: dict[ProvisioningState, tuple[str, str]] = {
+    ProvisioningState.REGISTERING: ("Registering", "proving the BMC credentials"),
+    ProvisioningState.INSPECTING: ("Inspecting", "inspection starts"),
+    ProvisioningState.AVAILABLE: ("PowerChanging", "checking the power against spec.online"),
+    ProvisioningState.PROVISIONING: ("Provisioning", "installation starts"),
+    ProvisioningState.PROVISIONED: ("PowerChanging", "checking the power against spec.online"),
+    ProvisioningState.DEPROVISIONING: ("Deprovisioning", "wiping starts"),
+}
 
 
 def _working_copy(host: BareMetalHost) -> BareMetalHostStatus:
@@ -39,12 +54,28 @@ def _working_copy(host: BareMetalHost) -> BareMetalHostStatus:
 
 
 def _finish(host: BareMetalHost, status: BareMetalHostStatus, events: list[EventSpec]) -> list[EventSpec]:
-    """Stamp lastUpdated when anything changed; add the Event for a Ready transition."""
-    status.conditions = with_kstatus(status.conditions, host.generation)
+    """Stamp lastUpdated when anything changed; add the Event for a Ready transition.
+
+    Every condition was judged against this generation, even one whose value did not change: say so,
+    as health checks compare a condition's observedGeneration with metadata.generation."""
+    status.conditions = [
+        c.model_copy(update={"observed_generation": host.generation})
+        for c in _with_convergence(with_kstatus(status.conditions, host.generation), host.generation)
+    ]
     if status.model_dump(exclude={"last_updated"}) != host.status.model_dump(exclude={"last_updated"}):
         status.last_updated = utcnow()
     transition = ready_transition_event(host.status, status)
     return [*events, transition] if transition else events
+
+
+def _with_convergence(conditions: list[Condition], generation: int) -> list[Condition]:
+    """A Ready host whose role is not applied yet is still in progress (or stalled, when it failed) for
+    kstatus too, as it is for the Argo CD health check: Flux and Argo CD wait for the same thing."""
+    ready, converged = find(conditions, "Ready"), find(conditions, "Converged")
+    if ready is None or ready.status != "True" or converged is None or converged.status == "True":
+        return conditions
+    kind = "Reconciling" if converged.reason in CONVERGING else "Stalled"
+    return set_condition(conditions, kind, "True", converged.reason, converged.message, generation)
 
 
 def _clear_errors(status: BareMetalHostStatus) -> None:
@@ -168,8 +199,10 @@ async def reconcile_pass(
         _set_error(status, host.generation, *step.error)
     elif not (step.keep_job_error and status.error_type in JOB_ERRORS):
         _clear_errors(status)
-    if step.next_state is not None:
+    if step.next_state is not None and step.next_state is not status.provisioning.state:
         status.provisioning.state = step.next_state
+        if step.error is None:
+            ready(ctx, "False", *ENTERING[step.next_state])
     desired, converge_events = judge_convergence(host, status, role)
     return PassResult(
         status,
