@@ -3,8 +3,6 @@ objects in each state, and the kstatus conditions those objects carry."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from datetime import timedelta
 from typing import Any
 
@@ -15,39 +13,8 @@ from oci_operator.bmc.governor import GovernorConfig
 from oci_operator.conditions import set_condition
 from oci_operator.reconcilers.outcome import with_kstatus
 from support.fake_bmc import FakeDriver
+from support.health import health, kstatus
 from support.host_bench import T0, Bench
-from support.kstatus import kstatus
-from support.kube import REPO
-
-HEALTH = REPO / "config" / "argocd" / "health.lua"
-
-
-def lua(value: Any) -> str:
-    """A Python value as a Lua table literal (what Argo CD hands the script as `obj`)."""
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"[{lua(k)}] = {lua(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "{" + ", ".join(lua(v) for v in value) + "}"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def health(obj: dict[str, Any]) -> tuple[str, str]:
-    binary = shutil.which("lua5.1")
-    if binary is None:
-        pytest.fail("lua5.1 missing: hack/setup installs it (Argo CD runs health checks with Lua 5.1)")
-    program = (
-        f"obj = {lua(obj)}\n"
-        f"local check = assert(loadfile({lua(str(HEALTH))}))\n"
-        "local hs = check()\n"
-        "io.write(hs.status, '|', hs.message)\n"
-    )
-    out = subprocess.run([binary, "-"], input=program, capture_output=True, text=True, check=True, timeout=10)
-    status, _, message = out.stdout.partition("|")
-    return status, message
 
 
 def cond(type_: str, status: str, reason: str, message: str = "") -> dict[str, str]:
