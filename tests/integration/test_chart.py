@@ -13,8 +13,10 @@ import jsonschema
 import pytest
 import yaml
 
+from support.bootserver import boot_server
 from support.chart import CHART, check_values, render
 from support.kube import REPO, Kube
+from support.operator_process import http_get
 
 MONITORING = "monitoring.coreos.com/v1"  # no prometheus-operator CRDs on the test API server
 
@@ -27,10 +29,14 @@ def kubectl(kube: Kube, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def dry_run(kube: Kube, docs: list[dict[str, Any]], tmp_path: Path) -> str:
+    """Client-side apply (kubectl, helm) and server-side apply (Flux, Argo CD's ServerSideApply), both
+    dry runs against the real API server (v1.20, whose server-side apply wants every list-map key set)."""
     path = tmp_path / "server-side.yaml"
     path.write_text(yaml.safe_dump_all([d for d in docs if d["apiVersion"] != MONITORING]))
     out = kubectl(kube, "apply", "--dry-run=server", "-f", str(path))
     assert out.returncode == 0, out.stderr
+    ssa = kubectl(kube, "apply", "--server-side", "--field-manager=flux", "--dry-run=server", "-f", str(path))
+    assert ssa.returncode == 0, ssa.stderr
     return out.stdout
 
 
@@ -53,11 +59,11 @@ def test_default_render_passes_server_side_dry_run(kube: Kube, namespace: str, t
     assert operator["securityContext"]["runAsNonRoot"] is True
     assert operator["securityContext"]["readOnlyRootFilesystem"] is True
     assert operator["securityContext"]["capabilities"] == {"drop": ["ALL"]}
-    assert set(bootserver["securityContext"]["capabilities"]["add"]) == {
-        "NET_BIND_SERVICE", "NET_ADMIN", "NET_RAW", "SETUID", "SETGID"
-    }  # fmt: skip
+    # DHCP is off by default (it needs the site's network): no root, no capabilities, nothing to crash on.
+    assert "--no-dhcp" in bootserver["args"]
+    assert bootserver["securityContext"]["runAsNonRoot"] is True
+    assert bootserver["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     assert pod["hostNetwork"] is True
-    assert "--dhcp-mode=proxy" in bootserver["args"]
     # Each container mounts only its own account's token.
     mounts = {c["name"]: {m["name"] for m in c["volumeMounts"]} for c in pod["containers"]}
     assert mounts == {"operator": {"operator-token"}, "bootserver": {"bootserver-token", "bootserver-state"}}
@@ -90,7 +96,24 @@ def test_other_values_render_namespaced_rbac_monitoring_and_no_dhcp(kube: Kube, 
     assert rule["spec"] == shipped
     monitor = by_kind(docs, "ServiceMonitor")[0]
     assert monitor["metadata"]["labels"]["release"] == "prom"
-    assert monitor["spec"]["endpoints"] == [{"port": "metrics", "interval": "30s"}]
+    assert monitor["spec"]["endpoints"] == [{"port": "metrics", "interval": "30s", "honorLabels": True}]
+
+
+def test_the_default_boot_server_arguments_start_a_server(kube: Kube, tmp_path: Path) -> None:
+    """The boot server container's arguments from the default values, run as a process: it must serve,
+    not exit (the default install crash-looped on `--dhcp-mode proxy needs --subnet`). Only what a pod
+    provides differently is replaced: the node's IP, a free port, and a writable state directory."""
+    pod = by_kind(render(tmp_path), "Deployment")[0]["spec"]["template"]["spec"]
+    container = next(c for c in pod["containers"] if c["name"] == "bootserver")
+    assert container["args"][0] == "bootserver"
+    args = [
+        a.replace("$(HOST_IP)", "127.0.0.1")
+        for a in container["args"][1:]
+        if not a.startswith(("--port=", "--state-dir="))
+    ]
+    with boot_server(kube.kubeconfig, tmp_path / "boot", *args) as server:
+        assert http_get(f"{server.url}/healthz") == "ok\n"
+        assert server.process.poll() is None, server.log()
 
 
 @pytest.mark.parametrize(
@@ -102,11 +125,21 @@ def test_other_values_render_namespaced_rbac_monitoring_and_no_dhcp(kube: Kube, 
         {"bootServer": {"advertise": "http://10.0.0.5:8088"}},
         {"unknownTopLevel": True},
         {"image": {"repository": ""}},
+        {"operator": {"watchNamespaces": ["rack-*"]}},  # a glob would name a RoleBinding's namespace
+        {"operator": {"watchNamespaces": ["Rack1"]}},
+        {"bootServer": {"dhcp": {"enabled": True}}},  # proxy mode needs the subnet
+        {"bootServer": {"dhcp": {"enabled": True, "mode": "reservation"}}},  # reservation needs the range
     ],
 )
 def test_the_values_schema_is_strict(values: dict[str, Any]) -> None:
     with pytest.raises(jsonschema.ValidationError):
         check_values(values)
+
+
+def test_dhcp_values_that_name_the_network_pass_the_schema() -> None:
+    check_values({"bootServer": {"dhcp": {"enabled": True, "subnet": "10.99.0.0"}}})
+    check_values({"bootServer": {"dhcp": {"enabled": True, "mode": "reservation", "range": "10.0.0.10,10.0.0.99"}}})
+    check_values({"operator": {"watchNamespaces": ["rack-1", "rack-2"]}})
 
 
 def test_the_chart_ships_the_current_crds() -> None:
@@ -120,5 +153,8 @@ def test_plain_manifests_apply_with_kustomize(kube: Kube) -> None:
         kube.core.create_namespace({"metadata": {"name": "oci-system"}})
     out = kubectl(kube, "apply", "--dry-run=server", "-k", str(REPO / "config" / "default"))
     assert out.returncode == 0, out.stderr
+    kustomize = ("-k", str(REPO / "config" / "default"))
+    ssa = kubectl(kube, "apply", "--server-side", "--field-manager=flux", "--dry-run=server", *kustomize)
+    assert ssa.returncode == 0, ssa.stderr  # Flux always applies server-side
     assert "deployment.apps/oci-operator created (server dry run)" in out.stdout
     assert "customresourcedefinition.apiextensions.k8s.io/baremetalhosts.oci.openstack.org" in out.stdout
