@@ -21,7 +21,7 @@ from ..bmc.access import BMCAccess, BMCPool
 from ..bmc.credentials import CredentialsCheck, check_secret
 from ..bmc.driver import BMCError, PowerAction
 from ..bmc.governor import NotNow
-from ..conditions import find
+from ..conditions import find, set_condition
 from ..config import OperatorConfig
 from ..k8s import client as k8s
 from ..metrics import RECONCILE_ERRORS, RECONCILES, forget_host, record_host
@@ -33,7 +33,7 @@ from ..reconcilers.baremetalhost import (
 )
 from ..reconcilers.desired_state import RoleLookup
 from ..reconcilers.host_context import Command, PassResult, SetBootDevice
-from ..reconcilers.outcome import PROGRESS
+from ..reconcilers.outcome import PROGRESS, with_kstatus
 from ..reconcilers.simple import reconcile_invalid
 from .common import Logger, account, invalid_message, plain, status_patch
 
@@ -219,34 +219,92 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, id="power-off")
     async def on_delete(body: kopf.Body, memo: Any, logger: Logger, **_: Any) -> None:
+        """Power off, then let go. While the BMC does not answer, retry within this one call (kopf's
+        own retry delay would hide a pause added meanwhile for minutes) and say so on the host."""
         pool: BMCPool = memo.bmc_pool
         try:
-            host = BareMetalHost.model_validate(plain(body))
+            host: BareMetalHost | None = BareMetalHost.model_validate(plain(body))
         except ValidationError:
             return  # never valid, never managed
+        assert host is not None
         if host.spec.bmc is None:
             return  # a discovered host: no BMC to power off
         address = host.spec.bmc.address
-        if PAUSED_ANNOTATION in host.metadata_annotations() or not host.spec.power_off_on_delete:
-            logger.info("deleted without powering off (paused or powerOffOnDelete=false)")
-            pool.drop(address)
-            return
-        credentials = await read_credentials(host.namespace, host.spec.bmc.credentials_name)
-        if credentials.credentials is None:
-            kopf.warn(body, reason="PowerOffSkipped", message="no usable BMC credentials: the server was left as is")
-            pool.drop(address)
-            return
-        bmc = pool.access(address, credentials.credentials)
-        try:
-            if await bmc.get_power():  # observe first: an off server gets no command
-                await bmc.set_power(PowerAction.OFF)
-                logger.info("powered off on delete")
-        except NotNow as wait:
-            raise kopf.TemporaryError(str(wait), delay=wait.retry_after) from None
-        except BMCError as exc:
-            delay = max(5.0, pool.governor.retry_after(address))
-            raise kopf.TemporaryError(f"power off on delete: {exc}", delay=delay) from None
+        warned = False
+        while host is not None and host.spec.bmc is not None:
+            skip = _no_power_off(host)
+            if skip:
+                logger.info("deleted without powering off (%s)", skip)
+                break
+            credentials = await read_credentials(host.namespace, host.spec.bmc.credentials_name)
+            if credentials.credentials is None:
+                kopf.warn(
+                    body, reason="PowerOffSkipped", message="no usable BMC credentials: the server was left as is"
+                )
+                break
+            bmc = pool.access(host.spec.bmc.address, credentials.credentials)
+            try:
+                if await bmc.get_power():  # observe first: an off server gets no command
+                    await bmc.set_power(PowerAction.OFF)
+                    logger.info("powered off on delete")
+                break
+            except NotNow as wait:  # nothing was sent: a spent rate budget is no problem, a backoff is
+                delay, problem = wait.retry_after, (None if "budget" in wait.reason else str(wait))
+            except BMCError as exc:
+                delay, problem = max(5.0, pool.governor.retry_after(address)), str(exc)
+                RECONCILE_ERRORS.labels(KIND, DELETE_REASON).inc()
+            if problem is not None and not warned:  # one Warning and status write per delete, not per retry
+                warned = await _say_powering_off(body, host, problem)
+            host = await _recheck(host, delay)
         pool.drop(address)
+
+
+# While a delete waits for a BMC, the host is re-read this often (seconds): a pause annotation or
+# powerOffOnDelete=false added to let it go is honoured within this delay, not at the next BMC retry.
+DELETE_RECHECK = 2.0
+DELETE_REASON = "PoweringOffBeforeDelete"
+
+
+def _no_power_off(host: BareMetalHost) -> str | None:
+    """Why this deleted host is let go without a power-off, if it is."""
+    prov = host.status.provisioning
+    if PAUSED_ANNOTATION in host.metadata_annotations():
+        return "paused"
+    if not host.spec.power_off_on_delete:
+        return "powerOffOnDelete=false"
+    if prov is None or prov.state in (ProvisioningState.DISCOVERED, ProvisioningState.REGISTERING):
+        return "never registered: no command was ever sent, nothing to power off"
+    return None
+
+
+async def _say_powering_off(body: kopf.Body, host: BareMetalHost, error: str) -> bool:
+    message = (
+        f"powering off before delete: {error}; to delete without it, annotate {PAUSED_ANNOTATION} "
+        "or set spec.powerOffOnDelete=false"
+    )
+    status = host.status.model_copy(deep=True)
+    conditions = set_condition(status.conditions, "Ready", "False", DELETE_REASON, message, host.generation)
+    status.conditions = with_kstatus(conditions, host.generation)
+    changes = status_patch(host.status.wire(), status.wire())
+    await asyncio.to_thread(k8s.patch_status, GROUP, VERSION, PLURAL, host.namespace, host.name, changes)
+    kopf.warn(body, reason=DELETE_REASON, message=message)
+    return True
+
+
+async def _recheck(host: BareMetalHost, delay: float) -> BareMetalHost | None:
+    """Wait `delay` seconds for the BMC, re-reading the host meanwhile; None once it is gone."""
+    deadline = time.monotonic() + delay
+    while True:
+        await asyncio.sleep(min(DELETE_RECHECK, max(0.0, deadline - time.monotonic())))
+        raw = await asyncio.to_thread(k8s.get_object, GROUP, VERSION, PLURAL, host.namespace, host.name)
+        if raw is None:
+            return None
+        try:
+            host = BareMetalHost.model_validate(raw)
+        except ValidationError:
+            return None  # made invalid while deleting: nothing this operator can act on
+        if _no_power_off(host) or time.monotonic() >= deadline:
+            return host
 
 
 async def _sleep(stopped: kopf.DaemonStopped, woken: asyncio.Event, delay: float | None) -> None:
