@@ -1,14 +1,55 @@
-"""kopf settings: our prefixes for finalizer and progress, explicit Events only."""
+"""kopf settings: our prefixes for finalizer and progress, a hashed diff base, explicit Events only,
+and kopf's own errors counted."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 import kopf
 
 from ..config import FINALIZER, KOPF_PREFIX, OperatorConfig
 from ..k8s import client as k8s
+from ..metrics import HANDLER_FAILURES
+
+DIFFBASE_KEY = "last-handled-configuration"
+
+
+class HashedDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
+    """kopf's diff base as a digest: our handlers read the fresh object and never kopf's old/new/diff,
+    so a copy of the spec in an annotation (a NodeRole's templates: hundreds of KiB, against the API's
+    256 KiB for all annotations together) would only make every patch of the object fail.
+
+    The essence is the one kopf builds (spec, labels, our user-facing annotations); only its digest is
+    kept, so any change still reaches the update handlers. An old full copy reads as a change once, and
+    is overwritten by the digest."""
+
+    def build(self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None) -> kopf.BodyEssence:
+        essence: dict[str, Any] = json.loads(json.dumps(super().build(body=body, extra_fields=extra_fields)))
+        annotations: dict[str, Any] = essence.get("metadata", {}).get("annotations", {})
+        for key in [k for k in annotations if k.startswith(f"{KOPF_PREFIX}/")]:  # kopf's progress records
+            del annotations[key]
+        self.remove_empty_stanzas(cast(kopf.BodyEssence, essence))
+        digest = hashlib.sha256(json.dumps(essence, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        return cast(kopf.BodyEssence, {"sha256": digest})
+
+
+class CountErrors(logging.Handler):
+    """kopf's errors (a handler's exception, a patch the API server refused) as a metric, by kind."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        ref = getattr(record, "k8s_ref", None)
+        kind = ref.get("kind") if isinstance(ref, dict) else None
+        HANDLER_FAILURES.labels(str(kind or "-")).inc()
+
+
+def count_kopf_errors() -> None:
+    kopf_logger = logging.getLogger("kopf")
+    if not any(isinstance(h, CountErrors) for h in kopf_logger.handlers):
+        kopf_logger.addHandler(CountErrors(level=logging.ERROR))
 
 
 def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
@@ -31,9 +72,8 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.persistence.finalizer = FINALIZER
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=KOPF_PREFIX)
-        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-            prefix=KOPF_PREFIX, key="last-handled-configuration"
-        )
+        settings.persistence.diffbase_storage = HashedDiffBaseStorage(prefix=KOPF_PREFIX, key=DIFFBASE_KEY)
+        count_kopf_errors()
         # Events are posted only where a reconciler asks for one (no Event per retry or log line).
         settings.posting.loggers = False
         settings.posting.level = logging.INFO

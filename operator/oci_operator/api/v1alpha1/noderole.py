@@ -13,6 +13,9 @@ from .meta import AGE, KindInfo, PrinterColumn, Resource, StatusBase, WireModel,
 # Debian package and systemd unit names, and our own resource names.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.+_@:-]{0,127}$"
 ABSOLUTE_PATH_PATTERN = r"^/.*$"
+# One template's limit: with the rest of the object it fits the 256 KiB the API server allows for all
+# annotations together, which `kubectl apply` (client-side) fills with a copy of the object.
+TEMPLATE_MAX = 192 * 1024
 
 
 class ResourceType(StrEnum):
@@ -27,7 +30,7 @@ class RoleResource(WireModel):
     """One thing on the node. `name` identifies it in reports; for packages and services it is also the
     package or unit name."""
 
-    type: Annotated[ResourceType, Field(description="package, file, service or command.")]
+    type: Annotated[ResourceType, Field(description="package, file, service, command or puppet.")]
     name: Annotated[str, Field(description="Package or unit name, or a label for files and commands.",
                                pattern=NAME_PATTERN)]  # fmt: skip
     state: Annotated[Literal["present", "absent"], Field(description="package and file: present or absent.")] = (
@@ -40,7 +43,8 @@ class RoleResource(WireModel):
     template: Annotated[
         str | None,
         Field(
-            description="file: content, a jinja2 template ({{ host.name }}, {{ role.name }}, ...).", max_length=262144
+            description="file: content, a jinja2 template ({{ host.name }}, {{ role.name }}, ...).",
+            max_length=TEMPLATE_MAX,
         ),
     ] = None
     owner: Annotated[str, Field(description="file: owner user.", max_length=64)] = "root"
@@ -64,10 +68,10 @@ class RoleResource(WireModel):
               max_length=256),
     ]  # fmt: skip
     manifest: Annotated[
-        str | None, Field(description="puppet: manifest code, a jinja2 template.", max_length=262144)
+        str | None, Field(description="puppet: manifest code, a jinja2 template.", max_length=TEMPLATE_MAX)
     ] = None
     hiera: Annotated[
-        str | None, Field(description="puppet: hiera data (YAML), a jinja2 template.", max_length=262144)
+        str | None, Field(description="puppet: hiera data (YAML), a jinja2 template.", max_length=TEMPLATE_MAX)
     ] = None
 
     @model_validator(mode="after")
