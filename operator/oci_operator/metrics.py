@@ -7,6 +7,9 @@ from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 # No *_created series: they double every counter's series and no alert reads them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
+# 1 in the operator process once it serves metrics (0 in the boot server, which shares these definitions):
+# OCIOperatorDown reads it, whatever the scrape job is named.
+OPERATOR_UP = Gauge("oci_operator_up", "1 while the operator (not the boot server) serves its metrics.")
 RECONCILES = Counter("oci_reconcile_total", "Reconciles performed, by kind and result (ok, error).", ["kind", "result"])
 RECONCILE_ERRORS = Counter(
     "oci_reconcile_errors_total",
@@ -80,3 +83,4 @@ def forget_host(namespace: str, name: str) -> None:
 def serve(address: str, port: int) -> None:
     """Expose /metrics on a background thread (prometheus-client's own server)."""
     start_http_server(port, addr=address)
+    OPERATOR_UP.set(1)
