@@ -96,7 +96,48 @@ def test_other_values_render_namespaced_rbac_monitoring_and_no_dhcp(kube: Kube, 
     assert rule["spec"] == shipped
     monitor = by_kind(docs, "ServiceMonitor")[0]
     assert monitor["metadata"]["labels"]["release"] == "prom"
-    assert monitor["spec"]["endpoints"] == [{"port": "metrics", "interval": "30s", "honorLabels": True}]
+    assert monitor["spec"]["endpoints"] == [
+        {"port": "metrics", "interval": "30s", "honorLabels": True},
+        {"port": "bootserver-metrics", "path": "/metrics", "interval": "30s", "honorLabels": True},
+    ]
+    service = by_kind(docs, "Service")[0]
+    assert [p["name"] for p in service["spec"]["ports"]] == ["metrics", "bootserver-metrics"]
+
+
+def test_chart_conventions_names_labels_image_and_extras(kube: Kube, namespace: str, tmp_path: Path) -> None:
+    digest = "sha256:" + "ab" * 32
+    values = {
+        "fullnameOverride": "metal",
+        "global": {"imageRegistry": "ignored-by-this-chart"},  # a parent chart's globals pass the schema
+        "image": {"registry": "registry.example:5000", "repository": "infra/oci-operator", "digest": digest},
+        "podLabels": {"team": "metal"},
+        "priorityClassName": "system-cluster-critical",
+        "extraVolumes": [{"name": "ca", "configMap": {"name": "site-ca"}}],
+        "operator": {
+            "extraEnv": [{"name": "HTTPS_PROXY", "value": "http://proxy.example:3128"}],
+            "extraVolumeMounts": [{"name": "ca", "mountPath": "/etc/site-ca", "readOnly": True}],
+        },
+        "bootServer": {"extraEnv": [{"name": "TZ", "value": "UTC"}]},
+    }
+    docs = render(tmp_path, values, namespace=namespace)
+    dry_run(kube, docs, tmp_path)
+    deployment = by_kind(docs, "Deployment")[0]
+    assert deployment["metadata"]["name"] == "metal"
+    pod = deployment["spec"]["template"]
+    assert pod["metadata"]["labels"]["team"] == "metal"
+    assert pod["spec"]["priorityClassName"] == "system-cluster-critical"
+    operator, bootserver = pod["spec"]["containers"]
+    assert operator["image"] == bootserver["image"] == f"registry.example:5000/infra/oci-operator@{digest}"
+    assert {"name": "HTTPS_PROXY", "value": "http://proxy.example:3128"} in operator["env"]
+    assert {"name": "TZ", "value": "UTC"} in bootserver["env"]
+    assert {"name": "ca", "mountPath": "/etc/site-ca", "readOnly": True} in operator["volumeMounts"]
+    assert {"name": "ca", "configMap": {"name": "site-ca"}} in pod["spec"]["volumes"]
+    for container in (operator, bootserver):
+        assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+        assert all(port["protocol"] in ("TCP", "UDP") for port in container["ports"])
+    assert {d["metadata"]["name"] for d in by_kind(docs, "ServiceAccount")} == {"metal-operator", "metal-bootserver"}
+    renamed = render(tmp_path, {"nameOverride": "oci"}, namespace=namespace, name="rack")
+    assert by_kind(renamed, "Deployment")[0]["metadata"]["name"] == "rack-oci"
 
 
 def test_the_default_boot_server_arguments_start_a_server(kube: Kube, tmp_path: Path) -> None:
@@ -129,6 +170,9 @@ def test_the_default_boot_server_arguments_start_a_server(kube: Kube, tmp_path: 
         {"operator": {"watchNamespaces": ["Rack1"]}},
         {"bootServer": {"dhcp": {"enabled": True}}},  # proxy mode needs the subnet
         {"bootServer": {"dhcp": {"enabled": True, "mode": "reservation"}}},  # reservation needs the range
+        {"image": {"digest": "latest"}},
+        {"operator": {"extraEnv": [{"value": "no name"}]}},
+        {"fullnameOverride": "Not_A_Name"},
     ],
 )
 def test_the_values_schema_is_strict(values: dict[str, Any]) -> None:
@@ -158,3 +202,7 @@ def test_plain_manifests_apply_with_kustomize(kube: Kube) -> None:
     assert ssa.returncode == 0, ssa.stderr  # Flux always applies server-side
     assert "deployment.apps/oci-operator created (server dry run)" in out.stdout
     assert "customresourcedefinition.apiextensions.k8s.io/baremetalhosts.oci.openstack.org" in out.stdout
+    # Not installed by Helm: nothing may say so (helm would refuse to adopt them, tools would misreport).
+    plain = (REPO / "config" / "default" / "oci-operator.yaml").read_text()
+    assert "managed-by: Helm" not in plain
+    assert "helm.sh/chart" not in plain
