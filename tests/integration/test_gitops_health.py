@@ -94,6 +94,8 @@ def test_no_object_looks_done_before_inspection_provisioning_or_deprovisioning_i
     bmc = nodes.take()
     create_booting_host(kube, namespace, "srv", bmc, bmc.mac, online=True)
     wait_for(lambda: ready(kube, namespace, "srv") == ("True", "Available"), TIMEOUT, "inspection to finish")
+    role_events = [e for e in kube.events(namespace, "compute") if e.involved_object.kind == "NodeRole"]
+    assert sum(e.count or 1 for e in role_events if e.reason == "NoHosts") == 1, role_events  # once, not twice
     created = judge_until_done(watched.objects, 1, "available")
     assert len(created) >= 4, created  # registering, inspecting... each judged
     assert created[-1].startswith("Healthy/Current"), created
@@ -115,3 +117,12 @@ def test_no_object_looks_done_before_inspection_provisioning_or_deprovisioning_i
     deprovisioning = judge_until_done(list(watched.objects), generation, "available")
     assert any(" deprovisioning " in line for line in deprovisioning), deprovisioning
     assert deprovisioning[-1].startswith("Healthy/Current"), deprovisioning
+
+    # One Event per step, from the operator by name; each process writes under its own field manager.
+    events = [e for e in kube.events(namespace, "srv") if e.involved_object.kind == "BareMetalHost"]
+    counts = {reason: sum(e.count or 1 for e in events if e.reason == reason) for reason in {e.reason for e in events}}
+    assert counts["ProvisioningStarted"] == counts["DeprovisioningStarted"] == 1, counts
+    assert {e.source.component for e in events if e.source} == {"oci-operator"}, events
+    fields = kube.get(namespace, "BareMetalHost", "srv")["metadata"]["managedFields"]
+    status_writers = {m["manager"] for m in fields if "f:status" in m.get("fieldsV1", {})}
+    assert status_writers == {"oci-operator", "oci-bootserver"}, fields  # the test's own client is OpenAPI-Generator

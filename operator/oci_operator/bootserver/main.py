@@ -96,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         discover_ns = config.namespace or "default"
     k8s.load(config.kubeconfig)
+    k8s.use_field_manager("oci-bootserver")
     for name in (config.kernel, config.initrd):
         if not (config.images_dir / name).is_file():
             _log.warning("%s is missing: install debian-installer-12-netboot-amd64 or pass --images-dir", name)

@@ -74,8 +74,9 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=KOPF_PREFIX)
         settings.persistence.diffbase_storage = HashedDiffBaseStorage(prefix=KOPF_PREFIX, key=DIFFBASE_KEY)
         count_kopf_errors()
-        # Events are posted only where a reconciler asks for one (no Event per retry or log line).
+        # Events are posted only where a reconciler asks for one (no Event per retry or log line), from us.
         settings.posting.loggers = False
+        settings.posting.reporting_component = "oci-operator"
         settings.posting.level = logging.INFO
         # Re-establish watches regularly: a silently dead watch would stall every object.
         settings.watching.server_timeout = 300

@@ -50,8 +50,10 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
 
     for decorate in (kopf.on.create, kopf.on.update, kopf.on.resume):
         decorate(GROUP, VERSION, plural, registry=registry, id="reconcile")(on_role_change)
-    # Host convergence changes a role's counts without touching the role: look again on a timer.
-    kopf.timer(GROUP, VERSION, plural, registry=registry, id="count-hosts", interval=config.role_status_interval)(
+    # Host convergence changes a role's counts without touching the role: look again on a timer, from one
+    # interval after creation on (at once, it raced the create handler: the same Event twice).
+    interval = config.role_status_interval
+    kopf.timer(GROUP, VERSION, plural, registry=registry, id="count-hosts", interval=interval, initial_delay=interval)(
         on_role
     )
 

@@ -87,6 +87,15 @@ def get_object(group: str, version: str, plural: str, namespace: str, name: str)
     return dict(result)
 
 
+# Who writes, in managedFields: each process names itself (oci-bootserver sets its own at start), so
+# `kubectl get -o yaml --show-managed-fields` tells the operator's status fields from the boot server's.
+FIELD_MANAGER = ["oci-operator"]
+
+
+def use_field_manager(name: str) -> None:
+    FIELD_MANAGER[0] = name
+
+
 def patch_status(group: str, version: str, plural: str, namespace: str, name: str, patch: dict[str, Any]) -> None:
     """JSON merge patch of the status subresource (null deletes a field)."""
     _custom().patch_namespaced_custom_object_status(
@@ -97,6 +106,7 @@ def patch_status(group: str, version: str, plural: str, namespace: str, name: st
         name,
         {"status": patch},
         _content_type="application/merge-patch+json",
+        field_manager=FIELD_MANAGER[0],
     )
 
 
@@ -109,6 +119,7 @@ def remove_annotations(group: str, version: str, plural: str, namespace: str, na
         name,
         {"metadata": {"annotations": dict.fromkeys(keys)}},
         _content_type="application/merge-patch+json",
+        field_manager=FIELD_MANAGER[0],
     )
 
 
@@ -157,9 +168,9 @@ def _put_host_secret(
     )
     api = client.CoreV1Api()
     if replace:
-        api.replace_namespaced_secret(name, namespace, body)
+        api.replace_namespaced_secret(name, namespace, body, field_manager=FIELD_MANAGER[0])
     else:
-        api.create_namespaced_secret(namespace, body)
+        api.create_namespaced_secret(namespace, body, field_manager=FIELD_MANAGER[0])
 
 
 # Desired states ---------------------------------------------------------------------------------

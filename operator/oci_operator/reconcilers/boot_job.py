@@ -92,7 +92,7 @@ async def run_boot_job(ctx: HostContext, job: BootJob) -> StepResult | None:
         prov.boot_requested = ctx.now
         status.last_power_command = PowerCommand(action=action.value, issued=ctx.now)
         ready(ctx, "False", job.reason, f"network boot to {job.purpose} requested (power {action.value})")
-        ctx.event("Normal", f"{job.reason}Started", f"booting the host from the network to {job.purpose}")
+        ctx.event("Normal", "NetworkBoot", f"booting the host from the network to {job.purpose}")
         uefi = ctx.host.spec.boot_mode == "UEFI"
         return StepResult(
             actions=(SetBootDevice(BootDevice.PXE, persistent=False, uefi=uefi), action),
