@@ -167,6 +167,7 @@ async def reconcile_pass(
     if host.spec.bmc is None:
         # Discovered on the provisioning network: nothing to manage until someone says how.
         status.provisioning.state = ProvisioningState.DISCOVERED
+        status.operational_status = OperationalStatus.DISCOVERED
         status.conditions = set_condition(
             status.conditions, "Ready", "False", "AwaitingBMC", "set spec.bmc to manage this host", host.generation
         )

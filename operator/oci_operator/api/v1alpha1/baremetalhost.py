@@ -130,7 +130,11 @@ class ProvisioningState(StrEnum):
 
 
 class OperationalStatus(StrEnum):
+    """metal3's values where the meaning is the same; its `delayed` and `detached` have no counterpart here
+    (a pass the BMC governor defers, or a paused host, writes nothing)."""
+
     OK = "OK"
+    DISCOVERED = "discovered"  # seen on the provisioning network, spec.bmc not set yet
     ERROR = "error"
 
 
@@ -197,7 +201,8 @@ class BareMetalHostStatus(StatusBase):
     provisioning: Annotated[ProvisioningStatus | None, Field(description="Life-cycle state.")] = None
     powered_on: Annotated[bool | None, Field(description="Power state last read from the BMC.")] = None
     operational_status: Annotated[
-        OperationalStatus | None, Field(description="OK, or error when errorType is set.")
+        OperationalStatus | None,
+        Field(description="OK; discovered while spec.bmc is unset; error when errorType is set."),
     ] = None
     error_type: Annotated[ErrorType | None, Field(description="Class of the last error, empty when healthy.")] = None
     error_message: Annotated[str | None, Field(description="Details of the last error.")] = None
@@ -230,7 +235,8 @@ class BareMetalHost(Resource):
     info: ClassVar[KindInfo] = KindInfo(
         kind="BareMetalHost",
         plural="baremetalhosts",
-        short_names=("bmh",),
+        # `bmh` as in metal3; `ocibmh` is ours alone, for clusters that run both (kubectl picks one for bmh).
+        short_names=("bmh", "ocibmh"),
         columns=(
             PrinterColumn("State", ".status.provisioning.state", description="Provisioning state."),
             condition_column("Ready"),
@@ -238,11 +244,13 @@ class BareMetalHost(Resource):
             PrinterColumn("Online", ".spec.online", type="boolean", description="Desired power state."),
             PrinterColumn("Powered", ".status.poweredOn", type="boolean", description="Observed power state."),
             PrinterColumn("Role", ".spec.role", description="NodeRole the host converges to."),
+            # In the default view, as metal3 shows it: a host in trouble stands out without -o wide.
+            PrinterColumn("Error", ".status.errorType", description="Class of the last error, empty when healthy."),
             PrinterColumn("Step", ".status.provisioning.step", priority=1, description="Last boot milestone."),
             condition_column("Converged", priority=1),
             PrinterColumn("BMC", ".spec.bmc.address", priority=1, description="BMC address."),
             PrinterColumn("MAC", ".spec.bootMACAddress", priority=1, description="Boot MAC address."),
-            PrinterColumn("Error", ".status.errorType", priority=1, description="Class of the last error."),
+            PrinterColumn("Status", ".status.operationalStatus", priority=1, description="OK, discovered or error."),
             AGE,
         ),
     )
