@@ -12,6 +12,7 @@ import hashlib
 import logging
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,9 @@ _RESET_TYPES: dict[PowerAction, tuple[str, ...]] = {
 }
 # Transitional states count as where they are going, as ironic does.
 _ON_STATES = {"On", "PoweringOn"}
+# After a restart we ordered, "Off" means "on its way back" for this long: some BMCs (and the emulator)
+# report Off between the two halves of a ForceRestart, and the operator would otherwise power it on again.
+RESTART_GRACE = 30.0
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,7 @@ class RedfishDriver:
         self._auth: SessionOrBasicAuth | None = None
         self._system: Any = None
         self._lock = threading.Lock()
+        self._restarting_until = 0.0  # monotonic time
 
     def __repr__(self) -> str:
         return f"RedfishDriver({self.address.base_url}{self.address.system_path})"
@@ -183,7 +188,10 @@ class RedfishDriver:
     def get_power(self) -> bool:
         def read(system: Any) -> bool:
             system.refresh(force=True)
-            return _value(system.power_state) in _ON_STATES
+            if _value(system.power_state) in _ON_STATES:
+                self._restarting_until = 0.0
+                return True
+            return time.monotonic() < self._restarting_until
 
         return bool(self._run(read))
 
@@ -196,6 +204,8 @@ class RedfishDriver:
                     f"BMC {self.address.base_url}: no ResetType for {action.value!r} among {sorted(allowed)}"
                 )
             system.reset_system(sushy.ResetType(reset))
+            restarts = action in (PowerAction.CYCLE, PowerAction.RESET)
+            self._restarting_until = time.monotonic() + RESTART_GRACE if restarts else 0.0
 
         self._run(send)
 
