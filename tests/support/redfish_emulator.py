@@ -151,11 +151,10 @@ def _up(url: str, tls: bool) -> bool:
         return False
 
 
-@contextmanager
-def redfish_emulator(
-    workdir: Path, count: int, *, tls: bool = False, auth: bool = True, power_on: bool = False
-) -> Iterator[RedfishEmulator]:
-    """`count` fake systems behind one emulator on a free loopback port."""
+def write_config(
+    workdir: Path, count: int, port: int, *, tls: bool = False, auth: bool = True, power_on: bool = False
+) -> tuple[Path, list[str], str]:
+    """The emulator's config file for `count` fake systems: (its path, the systems' ids, the CA's PEM or "")."""
     workdir.mkdir(parents=True, exist_ok=True)
     systems = [str(uuid.uuid4()) for _ in range(count)]
     fake = [
@@ -168,7 +167,6 @@ def redfish_emulator(
         }
         for n, system in enumerate(systems)
     ]
-    port = free_port()
     config: dict[str, Any] = {
         "SUSHY_EMULATOR_LISTEN_IP": "127.0.0.1",
         "SUSHY_EMULATOR_LISTEN_PORT": port,
@@ -187,6 +185,16 @@ def redfish_emulator(
         config.update(SUSHY_EMULATOR_SSL_CERT=str(cert), SUSHY_EMULATOR_SSL_KEY=str(key))
     config_path = workdir / "emulator.conf"
     config_path.write_text("".join(f"{key} = {value!r}\n" for key, value in config.items()))
+    return config_path, systems, ca_pem
+
+
+@contextmanager
+def redfish_emulator(
+    workdir: Path, count: int, *, tls: bool = False, auth: bool = True, power_on: bool = False
+) -> Iterator[RedfishEmulator]:
+    """`count` fake systems behind one emulator on a free loopback port."""
+    port = free_port()
+    config_path, systems, ca_pem = write_config(workdir, count, port, tls=tls, auth=auth, power_on=power_on)
     log_path = workdir / "emulator.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -201,3 +209,48 @@ def redfish_emulator(
         yield emulator
     finally:
         stop(process, grace=5)
+
+
+def main() -> None:
+    """For hack/local-up: write a config and the hosts' manifests; local-up runs the emulator."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("workdir", type=Path)
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    config_path, systems, _ = write_config(args.workdir, args.count, args.port)
+    items: list[dict[str, Any]] = []
+    for n, system in enumerate(systems):
+        name = f"redfish-{n:03d}"
+        items.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": f"{name}-bmc"},
+                "stringData": {"username": USERNAME, "password": PASSWORD},
+            }
+        )
+        items.append(
+            {
+                "apiVersion": "oci.openstack.org/v1alpha1",
+                "kind": "BareMetalHost",
+                # No server boots behind the emulator: straight to available, power only.
+                "metadata": {"name": name, "annotations": {"inspect.oci.openstack.org": "disabled"}},
+                "spec": {
+                    "bmc": {
+                        "address": f"redfish+http://127.0.0.1:{args.port}{SYSTEMS}{system}",
+                        "credentialsName": f"{name}-bmc",
+                    },
+                    "bootMACAddress": f"52:54:00:7e:{n // 256:02x}:{n % 256:02x}",  # the system's NIC
+                    "online": False,
+                },
+            }
+        )
+    (args.workdir / "hosts.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    print(config_path)
+
+
+if __name__ == "__main__":
+    main()
