@@ -102,6 +102,29 @@ def test_one_login_serves_every_call(emulator: RedfishEmulator) -> None:
     assert emulator.log().count('"GET /redfish/v1/ HTTP') == roots_before + 2
 
 
+def test_one_session_is_reused_renewed_when_expired_and_deleted_on_close(tmp_path: Path) -> None:
+    with redfish_emulator(tmp_path, 2, sessions=True) as emu:
+        system = emu.systems[0]
+        driver = driver_for(emu.address(system), emu.username, emu.password)
+        for _ in range(5):
+            assert driver.get_power() is False
+        driver.set_boot_device(BootDevice.PXE, persistent=False, uefi=True)
+        assert emu.sessions() == {"created": 1, "deleted": 0, "rejected": 0, "live": 1}
+
+        emu.expire_sessions()  # the BMC forgets it (timeout, BMC reboot): the next call logs in again
+        assert driver.get_power() is False
+        assert emu.sessions()["created"] == 2
+        assert driver.get_power() is False
+        assert emu.sessions()["created"] == 2
+
+        driver.close()  # credentials changed or host deleted: the session is given back
+        assert emu.sessions() == {"created": 2, "deleted": 1, "rejected": 0, "live": 0}
+
+        with pytest.raises(BMCAuthError):
+            driver_for(emu.address(system), emu.username, "wrong-password-123").check_credentials()
+        assert emu.sessions()["rejected"] >= 1
+
+
 def test_nobody_listening_is_unreachable() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -11,6 +11,7 @@ import base64
 import datetime
 import ipaddress
 import json
+import os
 import ssl
 import subprocess
 import sys
@@ -94,6 +95,14 @@ class RedfishEmulator:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def sessions(self) -> dict[str, int]:
+        """Sessions created, deleted, rejected and live (an emulator started with sessions=True)."""
+        counts: dict[str, int] = self._request("GET", "/_test/sessions")
+        return counts
+
+    def expire_sessions(self) -> None:
+        self._request("POST", "/_test/expire-sessions")
 
     def requests(self, system: str, method: str = "") -> list[str]:
         """Request lines of the emulator's access log that concern `system`, e.g. 'POST /redfish/...'."""
@@ -190,18 +199,19 @@ def write_config(
 
 @contextmanager
 def redfish_emulator(
-    workdir: Path, count: int, *, tls: bool = False, auth: bool = True, power_on: bool = False
+    workdir: Path, count: int, *, tls: bool = False, auth: bool = True, power_on: bool = False, sessions: bool = False
 ) -> Iterator[RedfishEmulator]:
-    """`count` fake systems behind one emulator on a free loopback port."""
+    """`count` fake systems behind one emulator on a free loopback port (`sessions`: with a SessionService,
+    see redfish_sessions.py; plain HTTP only)."""
     port = free_port()
     config_path, systems, ca_pem = write_config(workdir, count, port, tls=tls, auth=auth, power_on=power_on)
     log_path = workdir / "emulator.log"
+    command = ["-m", "sushy_tools.emulator.main", "--config", str(config_path)]
+    if sessions:
+        command = ["-m", "support.redfish_sessions", str(config_path)]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "sushy_tools.emulator.main", "--config", str(config_path)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen([sys.executable, *command], stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     emulator = RedfishEmulator(process, url, systems, log_path, ca_pem)
     try:
