@@ -16,41 +16,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))  # the emulator harness the integration tests use
 
-from oci_operator.bmc.driver import BMCDriver  # noqa: E402
+from ipmi_sweep import driver_sweep, line, percentile  # noqa: E402 - the IPMI benchmark's sweep and report
+
 from oci_operator.bmc.drivers import TLSOptions, driver_for  # noqa: E402
 from oci_operator.bmc.governor import Governor, GovernorConfig  # noqa: E402
 from support.redfish_emulator import SYSTEMS, RedfishEmulator, redfish_emulator  # noqa: E402
 
 Sweep = tuple[float, list[float], int]  # wall seconds, per-call latencies, failures
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-async def driver_sweep(drivers: list[BMCDriver], governor: Governor) -> Sweep:
-    latencies: list[float] = []
-    failures = 0
-
-    async def one(index: int, driver: BMCDriver) -> None:
-        nonlocal failures
-
-        def timed() -> bool:  # the call itself, on the governor's thread, without queueing
-            started = time.perf_counter()
-            try:
-                return driver.get_power()
-            finally:
-                latencies.append(time.perf_counter() - started)
-
-        try:
-            await governor.call(f"bmc-{index}", "get_power", timed)
-        except Exception:
-            failures += 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(one(i, d) for i, d in enumerate(drivers)))
-    return time.perf_counter() - started, latencies, failures
 
 
 def curl_sweep(emulator: RedfishEmulator, config: Path, ca: Path | None, concurrency: int) -> Sweep:
@@ -69,13 +41,6 @@ def curl_sweep(emulator: RedfishEmulator, config: Path, ca: Path | None, concurr
     return time.perf_counter() - started, [r[0] for r in results], sum(1 for r in results if not r[1])
 
 
-def line(name: str, wall: float, latencies: list[float], failures: int, calls: int) -> str:
-    return (
-        f"{name:<28} {wall:7.2f} s  {calls / wall:8.1f} calls/s  p50 {statistics.median(latencies) * 1e3:7.1f} ms"
-        f"  p99 {percentile(latencies, 0.99) * 1e3:7.1f} ms  failures {failures}"
-    )
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--systems", type=int, default=200)
@@ -91,7 +56,7 @@ def main() -> int:
 
         async def driver_runs() -> list[Sweep]:
             governor = Governor(config)
-            runs = [await driver_sweep(drivers, governor) for _ in range(1 + args.rounds)]
+            runs = [await driver_sweep(drivers, governor) for _ in range(1 + args.rounds)]  # type: ignore[arg-type]
             governor.shutdown()
             return runs
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,21 +17,9 @@ from support.waiting import wait_for
 POWER_TIMEOUT = 40  # the fake driver applies a power change 1-11 s after the command
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedfishEmulator]:
-    with redfish_emulator(tmp_path_factory.mktemp("redfish"), 6) as emu:
-        yield emu
-
-
-@pytest.fixture(scope="module")
-def tls_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedfishEmulator]:
-    with redfish_emulator(tmp_path_factory.mktemp("redfish-tls"), 1, tls=True) as emu:
-        yield emu
-
-
-def test_power_actions_use_the_reset_types_the_system_allows(emulator: RedfishEmulator) -> None:
-    system = emulator.take()
-    driver = driver_for(emulator.address(system), emulator.username, emulator.password)
+def test_power_actions_use_the_reset_types_the_system_allows(redfish: RedfishEmulator) -> None:
+    system = redfish.take()
+    driver = driver_for(redfish.address(system), redfish.username, redfish.password)
     driver.check_credentials()
     assert driver.get_power() is False
 
@@ -41,65 +28,66 @@ def test_power_actions_use_the_reset_types_the_system_allows(emulator: RedfishEm
     # The emulator advertises no PowerCycle: a cycle is its ForceRestart (off at once, on a little later).
     # It reads Off meanwhile; the driver, knowing the restart is under way, still says on.
     driver.set_power(PowerAction.CYCLE)
-    assert emulator.powered_on(system) is False
+    assert redfish.powered_on(system) is False
     assert driver.get_power() is True
-    wait_for(lambda: emulator.powered_on(system), POWER_TIMEOUT, "on again after the cycle")
+    wait_for(lambda: redfish.powered_on(system), POWER_TIMEOUT, "on again after the cycle")
     driver.set_power(PowerAction.RESET)
-    wait_for(lambda: emulator.powered_on(system), POWER_TIMEOUT, "on again after the reset")
+    wait_for(lambda: redfish.powered_on(system), POWER_TIMEOUT, "on again after the reset")
     driver.set_power(PowerAction.SOFT_OFF)
     wait_for(lambda: not driver.get_power(), POWER_TIMEOUT, "off after GracefulShutdown")
     driver.set_power(PowerAction.ON)
     wait_for(driver.get_power, POWER_TIMEOUT, "on")
     driver.set_power(PowerAction.OFF)
     wait_for(lambda: not driver.get_power(), POWER_TIMEOUT, "off after ForceOff")
-    resets = emulator.requests(system, "POST")
+    resets = redfish.requests(system, "POST")
     assert len(resets) == 6, resets  # one request per command, nothing read-first in between
     assert all("/Actions/ComputerSystem.Reset" in line for line in resets)
 
 
-def test_boot_device_once_and_persistent_uefi_and_legacy(emulator: RedfishEmulator) -> None:
-    system = emulator.take()
-    driver = driver_for(emulator.address(system), emulator.username, emulator.password)
+def test_boot_device_once_and_persistent_uefi_and_legacy(redfish: RedfishEmulator) -> None:
+    system = redfish.take()
+    driver = driver_for(redfish.address(system), redfish.username, redfish.password)
     driver.set_boot_device(BootDevice.PXE, persistent=False, uefi=True)
-    boot = emulator.boot(system)
+    boot = redfish.boot(system)
     assert (boot["BootSourceOverrideTarget"], boot["BootSourceOverrideMode"]) == ("Pxe", "UEFI")
     # The emulator's quirk: a one-time override reads back as Continuous. The driver takes it.
     assert boot["BootSourceOverrideEnabled"] == "Continuous"
 
     driver.set_boot_device(BootDevice.DISK, persistent=True, uefi=False)
-    boot = emulator.boot(system)
+    boot = redfish.boot(system)
     assert (boot["BootSourceOverrideTarget"], boot["BootSourceOverrideMode"]) == ("Hdd", "Legacy")
     driver.set_boot_device(BootDevice.DISK, persistent=True, uefi=False)  # again: harmless
-    assert emulator.boot(system)["BootSourceOverrideTarget"] == "Hdd"
+    assert redfish.boot(system)["BootSourceOverrideTarget"] == "Hdd"
 
 
-def test_the_single_system_is_discovered_and_several_are_refused(emulator: RedfishEmulator, tmp_path: Path) -> None:
-    with pytest.raises(BMCUnsupported, match="6 systems"):
-        driver_for(emulator.address(None), emulator.username, emulator.password).get_power()
+def test_the_single_system_is_discovered_and_several_are_refused(redfish: RedfishEmulator, tmp_path: Path) -> None:
+    with pytest.raises(BMCUnsupported, match=f"{len(redfish.systems)} systems"):
+        driver_for(redfish.address(None), redfish.username, redfish.password).get_power()
     with redfish_emulator(tmp_path, 1, power_on=True) as single:
         assert driver_for(single.address(None), single.username, single.password).get_power() is True
 
 
-def test_wrong_password_and_unknown_user_are_authentication_errors(emulator: RedfishEmulator) -> None:
-    address = emulator.address(emulator.systems[0])
+def test_wrong_password_and_unknown_user_are_authentication_errors(redfish: RedfishEmulator) -> None:
+    address = redfish.address(redfish.take())
     with pytest.raises(BMCAuthError) as wrong:
-        driver_for(address, emulator.username, "wrong-password-123").check_credentials()
+        driver_for(address, redfish.username, "wrong-password-123").check_credentials()
     assert "wrong-password-123" not in str(wrong.value)
     with pytest.raises(BMCAuthError):
-        driver_for(address, "nobody", emulator.password).get_power()
+        driver_for(address, "nobody", redfish.password).get_power()
 
 
-def test_one_login_serves_every_call(emulator: RedfishEmulator) -> None:
-    system = emulator.take()
-    roots_before = emulator.log().count('"GET /redfish/v1/ HTTP')
-    driver = driver_for(emulator.address(system), emulator.username, emulator.password)
-    for _ in range(5):
-        driver.get_power()
-    assert emulator.log().count('"GET /redfish/v1/ HTTP') == roots_before + 1  # the service root, once
-    assert len(emulator.requests(system, "GET")) == 6  # the system when connecting, then one GET per call
-    driver.close()
-    driver.get_power()  # closed: logs in again
-    assert emulator.log().count('"GET /redfish/v1/ HTTP') == roots_before + 2
+def test_one_login_serves_every_call(tmp_path: Path) -> None:
+    with redfish_emulator(tmp_path, 1) as emu:  # its own: the service root's GETs are counted
+        system = emu.take()
+        roots_before = emu.log().count('"GET /redfish/v1/ HTTP')
+        driver = driver_for(emu.address(system), emu.username, emu.password)
+        for _ in range(5):
+            driver.get_power()
+        assert emu.log().count('"GET /redfish/v1/ HTTP') == roots_before + 1  # the service root, once
+        assert len(emu.requests(system, "GET")) == 6  # the system when connecting, then one GET per call
+        driver.close()
+        driver.get_power()  # closed: logs in again
+        assert emu.log().count('"GET /redfish/v1/ HTTP') == roots_before + 2
 
 
 def test_one_session_is_reused_renewed_when_expired_and_deleted_on_close(tmp_path: Path) -> None:
@@ -161,12 +149,12 @@ def test_a_bmc_that_never_answers_is_unreachable_within_the_timeout() -> None:
                 conn.close()
 
 
-def test_tls_is_verified_with_the_given_ca(tls_emulator: RedfishEmulator) -> None:
-    address = tls_emulator.address(tls_emulator.systems[0])
-    user, password = tls_emulator.username, tls_emulator.password
+def test_tls_is_verified_with_the_given_ca(redfish_tls: RedfishEmulator) -> None:
+    address = redfish_tls.address(redfish_tls.take())
+    user, password = redfish_tls.username, redfish_tls.password
     with pytest.raises(BMCUnreachable, match="certificate"):
         driver_for(address, user, password).get_power()  # the system's trust store does not know the CA
-    assert driver_for(address, user, password, TLSOptions(ca_bundle=tls_emulator.ca_pem)).get_power() is False
+    assert driver_for(address, user, password, TLSOptions(ca_bundle=redfish_tls.ca_pem)).get_power() is False
     assert driver_for(address, user, password, TLSOptions(verify=False)).get_power() is False
     with pytest.raises(BMCAuthError):  # verified, then refused: the credentials, not the certificate
-        driver_for(address, user, "wrong", TLSOptions(ca_bundle=tls_emulator.ca_pem)).check_credentials()
+        driver_for(address, user, "wrong", TLSOptions(ca_bundle=redfish_tls.ca_pem)).check_credentials()

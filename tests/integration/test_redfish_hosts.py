@@ -1,38 +1,23 @@
-"""BareMetalHosts with Redfish BMCs: the operator process, a real API server, and sushy-tools' emulator."""
+"""BareMetalHosts with Redfish BMCs: the operator process, a real API server, and sushy-tools' redfish."""
 
 from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from conftest import FAST_OPERATOR
 from support.bootserver import BootServerProcess
 from support.hosts import host_manifest, ready, secret_manifest, settled, state, status
 from support.kube import Kube, condition
 from support.operator_process import OperatorProcess, free_port, operator_process
-from support.redfish_emulator import RedfishEmulator, redfish_emulator
+from support.redfish_emulator import RedfishEmulator
 from support.redfish_node import redfish_node
 from support.waiting import wait_for
 
 TIMEOUT = 90  # the emulator applies a power change 1-11 s after the command
 REBOOT = "reboot.oci.openstack.org"
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedfishEmulator]:
-    with redfish_emulator(tmp_path_factory.mktemp("redfish"), 8) as emu:
-        yield emu
-
-
-@pytest.fixture(scope="module")
-def tls_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedfishEmulator]:
-    with redfish_emulator(tmp_path_factory.mktemp("redfish-tls"), 3, tls=True) as emu:
-        yield emu
 
 
 def create_redfish_host(
@@ -59,30 +44,30 @@ def create_redfish_host(
 
 
 def test_online_true_then_false_drives_the_emulated_power(
-    kube: Kube, operator: OperatorProcess, emulator: RedfishEmulator, namespace: str
+    kube: Kube, operator: OperatorProcess, redfish: RedfishEmulator, namespace: str
 ) -> None:
-    system = emulator.take()
-    create_redfish_host(kube, namespace, "r1", emulator.address(system), emulator.password)
+    system = redfish.take()
+    create_redfish_host(kube, namespace, "r1", redfish.address(system), redfish.password)
     wait_for(lambda: settled(kube, namespace, "r1", False), TIMEOUT, "Available, off")
-    assert emulator.requests(system, "POST") == []  # off already: nothing sent
+    assert redfish.requests(system, "POST") == []  # off already: nothing sent
 
     kube.patch_spec(namespace, "BareMetalHost", "r1", {"online": True})
-    wait_for(lambda: emulator.powered_on(system), TIMEOUT, "the emulated system powered on")
+    wait_for(lambda: redfish.powered_on(system), TIMEOUT, "the emulated system powered on")
     wait_for(lambda: settled(kube, namespace, "r1", True), TIMEOUT, "status poweredOn true")
     kube.patch_spec(namespace, "BareMetalHost", "r1", {"online": False})
-    wait_for(lambda: not emulator.powered_on(system), TIMEOUT, "the emulated system powered off")
+    wait_for(lambda: not redfish.powered_on(system), TIMEOUT, "the emulated system powered off")
     wait_for(lambda: settled(kube, namespace, "r1", False), TIMEOUT, "status poweredOn false")
     # One command each, although each took seconds to show (the settle timeout holds the repeat back).
-    assert len(emulator.requests(system, "POST")) == 2
+    assert len(redfish.requests(system, "POST")) == 2
 
 
 def test_reboot_annotation_resets_exactly_once(
-    kube: Kube, operator: OperatorProcess, emulator: RedfishEmulator, namespace: str
+    kube: Kube, operator: OperatorProcess, redfish: RedfishEmulator, namespace: str
 ) -> None:
-    system = emulator.take()
-    create_redfish_host(kube, namespace, "r2", emulator.address(system), emulator.password, online=True)
+    system = redfish.take()
+    create_redfish_host(kube, namespace, "r2", redfish.address(system), redfish.password, online=True)
     wait_for(lambda: settled(kube, namespace, "r2", True), TIMEOUT, "Available, on")
-    before = len(emulator.requests(system, "POST"))
+    before = len(redfish.requests(system, "POST"))
     kube.annotate(namespace, "BareMetalHost", "r2", {REBOOT: "hard"})
     wait_for(
         lambda: REBOOT not in kube.get(namespace, "BareMetalHost", "r2")["metadata"].get("annotations", {}),
@@ -91,23 +76,23 @@ def test_reboot_annotation_resets_exactly_once(
     )
     wait_for(lambda: any(e.reason == "Rebooted" for e in kube.events(namespace, "r2")), TIMEOUT, "a Rebooted Event")
     wait_for(lambda: settled(kube, namespace, "r2", True), TIMEOUT, "Available again")
-    wait_for(lambda: emulator.powered_on(system), TIMEOUT, "the emulated system on again")
-    assert len(emulator.requests(system, "POST")) == before + 1  # one ForceRestart, not an off and an on
+    wait_for(lambda: redfish.powered_on(system), TIMEOUT, "the emulated system on again")
+    assert len(redfish.requests(system, "POST")) == before + 1  # one ForceRestart, not an off and an on
     assert "pendingReboot" not in status(kube, namespace, "r2")
 
 
 def test_wrong_password_is_rejected_with_one_warning_and_heals(
-    kube: Kube, operator: OperatorProcess, emulator: RedfishEmulator, namespace: str
+    kube: Kube, operator: OperatorProcess, redfish: RedfishEmulator, namespace: str
 ) -> None:
-    system = emulator.take()
-    create_redfish_host(kube, namespace, "r3", emulator.address(system), "not-the-password")
+    system = redfish.take()
+    create_redfish_host(kube, namespace, "r3", redfish.address(system), "not-the-password")
     wait_for(lambda: ready(kube, namespace, "r3") == ("False", "CredentialsRejected"), TIMEOUT, "CredentialsRejected")
     assert status(kube, namespace, "r3")["errorType"] == "registration error"
     wait_for(lambda: status(kube, namespace, "r3")["errorCount"] >= 3, TIMEOUT, "three rejected attempts")
     assert kube.warnings(namespace, "r3", "CredentialsRejected") == 1
     assert "not-the-password" not in operator.log()
 
-    kube.core.patch_namespaced_secret("r3-bmc", namespace, {"stringData": {"password": emulator.password}})
+    kube.core.patch_namespaced_secret("r3-bmc", namespace, {"stringData": {"password": redfish.password}})
     wait_for(lambda: settled(kube, namespace, "r3", False), TIMEOUT, "healed after the Secret was fixed")
     assert status(kube, namespace, "r3")["errorCount"] == 0
 
@@ -139,10 +124,10 @@ def test_unreachable_redfish_bmc_is_tried_at_growing_intervals(
 
 
 def test_tls_verified_with_the_secret_ca_refused_without_it_or_skipped_when_disabled(
-    kube: Kube, operator: OperatorProcess, tls_emulator: RedfishEmulator, namespace: str
+    kube: Kube, operator: OperatorProcess, redfish_tls: RedfishEmulator, namespace: str
 ) -> None:
-    emu = tls_emulator
-    verified, unknown, insecure = emu.systems
+    emu = redfish_tls
+    verified, unknown, insecure = emu.take(), emu.take(), emu.take()
     create_redfish_host(
         kube, namespace, "tls-ca", emu.address(verified), emu.password, secret_data={"ca.crt": emu.ca_pem}
     )
@@ -166,24 +151,24 @@ def test_boot_device_is_pxe_for_inspection_and_disk_once_installed(
     kube: Kube,
     operator: OperatorProcess,
     bootserver: BootServerProcess,
-    emulator: RedfishEmulator,
+    redfish: RedfishEmulator,
     namespace: str,
 ) -> None:
-    system, mac = emulator.take(), "52:54:00:7f:00:01"
-    with redfish_node(emulator, system, mac, bootserver.url) as steps:
-        address = emulator.address(system)
-        create_redfish_host(kube, namespace, "r5", address, emulator.password, online=True, inspect_with_mac=mac)
+    system, mac = redfish.take(), "52:54:00:7f:00:01"
+    with redfish_node(redfish, system, mac, bootserver.url) as steps:
+        address = redfish.address(system)
+        create_redfish_host(kube, namespace, "r5", address, redfish.password, online=True, inspect_with_mac=mac)
         wait_for(lambda: ready(kube, namespace, "r5") == ("True", "Available"), TIMEOUT, "inspected over Redfish")
         assert status(kube, namespace, "r5")["hardware"]["nics"][0]["mac"] == mac
         inspection = steps[: steps.index("node_report") + 1]
         assert "boot_from" in inspection
         assert "node_pxe_script" in inspection
-        assert emulator.boot(system)["BootSourceOverrideTarget"] == "Pxe"  # set before the inspection boot
+        assert redfish.boot(system)["BootSourceOverrideTarget"] == "Pxe"  # set before the inspection boot
 
         kube.patch_spec(namespace, "BareMetalHost", "r5", {"role": "compute", "rootDeviceHints": {"rotational": True}})
         wait_for(lambda: state(kube, namespace, "r5") == "provisioned", TIMEOUT, "provisioned over Redfish")
-        wait_for(lambda: emulator.boot(system)["BootSourceOverrideTarget"] == "Hdd", TIMEOUT, "the disk as boot device")
-        assert emulator.boot(system)["BootSourceOverrideEnabled"] == "Continuous"
+        wait_for(lambda: redfish.boot(system)["BootSourceOverrideTarget"] == "Hdd", TIMEOUT, "the disk as boot device")
+        assert redfish.boot(system)["BootSourceOverrideEnabled"] == "Continuous"
         # The emulator kept the one-time PXE override, so the installer's reboot netbooted again: the boot
         # server's "exit" sent it to the disk all the same.
         wait_for(lambda: "node_os_running" in steps, TIMEOUT, f"Debian booted from the disk; steps: {steps}")
