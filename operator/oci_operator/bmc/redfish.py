@@ -8,19 +8,19 @@ BMC) after a failure that may have broken it, and by close().
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import tempfile
+import ssl
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import sushy
+from requests.adapters import HTTPAdapter
 from sushy import exceptions as sushy_exceptions
 from sushy.auth import SessionOrBasicAuth
+from sushy.connector import Connector
 
 from .driver import (
     BMCAuthError,
@@ -84,16 +84,25 @@ class TLSOptions:
 DEFAULT_TLS = TLSOptions()
 
 
-def _ca_file(pem: str) -> str:
-    """requests wants a file: one per distinct bundle, named by its digest, written once."""
-    directory = Path(tempfile.gettempdir()) / "oci-operator-bmc-ca"
-    directory.mkdir(mode=0o700, exist_ok=True)
-    path = directory / f"{hashlib.sha256(pem.encode()).hexdigest()[:32]}.pem"
-    if not path.exists():
-        staging = path.with_suffix(".tmp")
-        staging.write_text(pem)
-        staging.replace(path)
-    return str(path)
+class _TrustAdapter(HTTPAdapter):
+    """HTTPS that trusts exactly the CA(s) given, held in memory (the operator's root filesystem is read-only)."""
+
+    def __init__(self, ca_pem: str) -> None:
+        self._context = ssl.create_default_context(cadata=ca_pem)
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self._context
+        super().init_poolmanager(*args, **kwargs)
+
+
+class _Connector(Connector):  # type: ignore[misc]  # sushy is untyped
+    """sushy's connector, with the BMC's CA when one is given."""
+
+    def __init__(self, url: str, ca_pem: str, **kwargs: Any) -> None:
+        super().__init__(url, **kwargs)
+        if ca_pem:
+            self._session.mount("https://", _TrustAdapter(ca_pem))
 
 
 def _translate(exc: Exception, where: str) -> BMCError:
@@ -125,7 +134,7 @@ class RedfishDriver:
         self.address = address
         self._username = username
         self._password = password
-        self._verify: bool | str = (_ca_file(tls.ca_bundle) if tls.ca_bundle else True) if tls.verify else False
+        self._tls = tls
         self._timeout = timeout
         self._auth: SessionOrBasicAuth | None = None
         self._system: Any = None
@@ -142,16 +151,17 @@ class RedfishDriver:
                 return self._system
             auth = SessionOrBasicAuth(username=self._username, password=self._password)
             try:
-                root = sushy.Sushy(
+                connector = _Connector(
                     self.address.base_url,
-                    auth=auth,
-                    verify=self._verify,
-                    read_timeout=self._timeout,
+                    self._tls.ca_bundle if self._tls.verify else "",
+                    verify=self._tls.verify,
+                    default_request_timeout=self._timeout,
                     connect_timeout=min(5.0, self._timeout),
                     # The governor retries with backoff; sushy's own 10 x 3 s would outlast its timeout.
                     server_side_retries=1,
                     server_side_retries_delay=1,
                 )
+                root = sushy.Sushy(self.address.base_url, auth=auth, connector=connector)
                 system = root.get_system(self._system_path(root))
             except sushy_exceptions.SushyError as exc:
                 _close_quietly(auth)
