@@ -84,25 +84,42 @@ class TLSOptions:
 DEFAULT_TLS = TLSOptions()
 
 
-class _TrustAdapter(HTTPAdapter):
-    """HTTPS that trusts exactly the CA(s) given, held in memory (the operator's root filesystem is read-only)."""
+class _TLSAdapter(HTTPAdapter):
+    """HTTPS with one SSL context per BMC, made once: left to itself, urllib3 loads a CA store into a
+    context on every new connection (BMCs close them often), which costs more than the request."""
 
-    def __init__(self, ca_pem: str) -> None:
-        self._context = ssl.create_default_context(cadata=ca_pem)
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self._context = context
         super().__init__()
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs["ssl_context"] = self._context
         super().init_poolmanager(*args, **kwargs)
 
+    def cert_verify(self, conn: Any, url: str, verify: bool | str, cert: Any) -> None:
+        super().cert_verify(conn, url, verify, cert)
+        conn.ca_certs = conn.ca_cert_dir = None  # the context already holds what to trust
+
+
+def _tls_context(tls: TLSOptions) -> ssl.SSLContext | None:
+    """None: requests' own verifying context (the system's trust store) serves."""
+    if not tls.verify:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if tls.ca_bundle:  # exactly these CAs, held in memory (the operator's root filesystem is read-only)
+        return ssl.create_default_context(cadata=tls.ca_bundle)
+    return None
+
 
 class _Connector(Connector):  # type: ignore[misc]  # sushy is untyped
-    """sushy's connector, with the BMC's CA when one is given."""
+    """sushy's connector, with an SSL context of our own when one is needed."""
 
-    def __init__(self, url: str, ca_pem: str, **kwargs: Any) -> None:
+    def __init__(self, url: str, context: ssl.SSLContext | None, **kwargs: Any) -> None:
         super().__init__(url, **kwargs)
-        if ca_pem:
-            self._session.mount("https://", _TrustAdapter(ca_pem))
+        if context is not None:
+            self._session.mount("https://", _TLSAdapter(context))
 
 
 def _translate(exc: Exception, where: str) -> BMCError:
@@ -135,6 +152,7 @@ class RedfishDriver:
         self._username = username
         self._password = password
         self._tls = tls
+        self._context = _tls_context(tls) if address.base_url.startswith("https") else None
         self._timeout = timeout
         self._auth: SessionOrBasicAuth | None = None
         self._system: Any = None
@@ -153,7 +171,7 @@ class RedfishDriver:
             try:
                 connector = _Connector(
                     self.address.base_url,
-                    self._tls.ca_bundle if self._tls.verify else "",
+                    self._context,
                     verify=self._tls.verify,
                     default_request_timeout=self._timeout,
                     connect_timeout=min(5.0, self._timeout),
