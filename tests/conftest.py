@@ -14,6 +14,7 @@ from support.cluster import api_server
 from support.debian_root import DebianRoot, base_root, debian_root
 from support.kube import Kube
 from support.operator_process import OperatorProcess, operator_process
+from support.redfish_emulator import RedfishEmulator, redfish_emulator
 
 # Short intervals so that healing, polling and backoff are seen within a test's timeout.
 FAST_OPERATOR = (
@@ -40,6 +41,20 @@ def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kube]:
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimControl]:
     with bmc_sim(tmp_path_factory.mktemp("bmc-sim"), count=40) as control:
         yield control
+
+
+@pytest.fixture(scope="session")
+def redfish(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedfishEmulator]:
+    """sushy-tools' Redfish emulator: fake systems over HTTP, basic auth; take() one per test."""
+    with redfish_emulator(tmp_path_factory.mktemp("redfish"), 16) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="session")
+def redfish_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedfishEmulator]:
+    """The same over HTTPS, its certificate signed by a throw-away CA (`ca_pem`)."""
+    with redfish_emulator(tmp_path_factory.mktemp("redfish-tls"), 6, tls=True) as emulator:
+        yield emulator
 
 
 @pytest.fixture(scope="session")

@@ -40,7 +40,10 @@ def mutate(path: list[str], value: Any) -> dict[str, Any]:
         pytest.param(
             mutate(["spec", "bmc", "address"], "redfish://10.0.0.5/redfish/v1"),
             "spec.bmc.address",
-            id="redfish-address",
+            id="redfish-address-without-system",
+        ),
+        pytest.param(
+            mutate(["spec", "bmc", "address"], "redfish+ftp://10.0.0.5"), "spec.bmc.address", id="unknown-scheme"
         ),
         pytest.param(mutate(["spec", "bootMACAddress"], None), "spec.bootMACAddress", id="missing-mac"),
         pytest.param(

@@ -42,7 +42,7 @@ class Bench:
     def __init__(self, driver: FakeDriver, config: GovernorConfig | None = None) -> None:
         self.driver = driver
         self.governor = Governor(config or GovernorConfig(backoff_base=0.0))
-        self.pool = BMCPool(self.governor, factory=lambda address, username, password: self.driver)
+        self.pool = BMCPool(self.governor, factory=lambda *_: self.driver)
         self.host = BareMetalHost.model_validate(body())
         self.host.status.hardware = HARDWARE  # inspected already: registration leads to available
 

@@ -42,11 +42,28 @@ def test_bmc_address_parts(address: str, host_part: str, port: int) -> None:
 
 
 @pytest.mark.parametrize(
+    ("address", "scheme", "port"),
+    [
+        ("redfish://10.0.0.5", "redfish", 443),
+        ("redfish://10.0.0.5/redfish/v1/Systems/1", "redfish", 443),
+        ("redfish+https://bmc.example:8443/redfish/v1/Systems/System.Embedded.1/", "redfish+https", 8443),
+        ("redfish+http://[fd00::5]:8000/redfish/v1/Systems/27946b59-9e44-4fa7-8e91-f3527a1ef094", "redfish+http", 8000),
+        ("redfish+http://10.0.0.5", "redfish+http", 80),
+    ],
+)
+def test_redfish_addresses_are_accepted(address: str, scheme: str, port: int) -> None:
+    bmc = BareMetalHost.model_validate(host(bmc={"address": address, "credentialsName": "c"})).spec.bmc
+    assert (bmc.scheme, bmc.port) == (scheme, port)
+
+
+@pytest.mark.parametrize(
     "spec",
     [
         {"bootMACAddress": "52:54:00:00:00"},
         {"bootMACAddress": "52-54-00-00-00-01"},
-        {"bmc": {"address": "redfish://10.0.0.5", "credentialsName": "c"}},
+        {"bmc": {"address": "redfish://10.0.0.5/redfish/v1", "credentialsName": "c"}},  # no system id
+        {"bmc": {"address": "https://10.0.0.5", "credentialsName": "c"}},
+        {"bmc": {"address": "redfish+ftp://10.0.0.5", "credentialsName": "c"}},
         {"bmc": {"address": "ipmi://", "credentialsName": "c"}},
         {"bmc": {"address": "ipmi://10.0.0.5", "credentialsName": "Bad_Name"}},
         {"bootMode": "bios"},

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .credentials import BMCCredentials
 from .driver import BMCDriver, BootDevice, PowerAction
-from .drivers import driver_for
+from .drivers import TLSOptions, driver_for
 from .governor import Governor
 
 
@@ -33,21 +33,24 @@ class BMCAccess:
 
 
 class BMCPool:
-    """Drivers cached per (address, credentials version) so sessions are reused across passes."""
+    """Drivers cached per (address, credentials version, TLS check) so sessions are reused across passes."""
 
-    def __init__(self, governor: Governor, factory: Callable[[str, str, str], BMCDriver] = driver_for) -> None:
+    def __init__(
+        self, governor: Governor, factory: Callable[[str, str, str, TLSOptions], BMCDriver] = driver_for
+    ) -> None:
         self.governor = governor
-        self._factory = factory  # address, username, password -> driver
+        self._factory = factory  # address, username, password, TLS options -> driver
         self._drivers: dict[str, tuple[str, BMCDriver]] = {}
 
-    def access(self, address: str, credentials: BMCCredentials) -> BMCAccess:
-        version = f"{credentials.username}\0{credentials.resource_version}"
+    def access(self, address: str, credentials: BMCCredentials, verify_tls: bool = True) -> BMCAccess:
+        version = f"{credentials.username}\0{credentials.resource_version}\0{verify_tls}"
         cached = self._drivers.get(address)
         if cached is None or cached[0] != version:
             if cached is not None:
                 cached[1].close()
                 self.governor.reset(address)  # new credentials: don't make them wait for the old backoff
-            cached = (version, self._factory(address, credentials.username, credentials.password))
+            tls = TLSOptions(verify_tls, credentials.ca_bundle)
+            cached = (version, self._factory(address, credentials.username, credentials.password, tls))
             self._drivers[address] = cached
         return BMCAccess(address, cached[1], self.governor)
 

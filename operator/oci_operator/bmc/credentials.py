@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 REQUIRED_KEYS = ("username", "password")
+CA_BUNDLE_KEY = "ca.crt"  # optional: PEM CA(s) to verify an HTTPS BMC's certificate with (docs/redfish.md)
 
 
 @dataclass(frozen=True)
@@ -13,6 +14,7 @@ class BMCCredentials:
     username: str
     password: str = field(repr=False)
     resource_version: str
+    ca_bundle: str = ""
 
 
 class CredentialsProblem(StrEnum):
@@ -49,5 +51,8 @@ def check_secret(secret_name: str, data: dict[str, str] | None, resource_version
             detail=f"Secret {secret_name!r} lacks non-empty key(s): {', '.join(absent)}",
         )
     return CredentialsCheck(
-        secret_name, credentials=BMCCredentials(data["username"], data["password"], resource_version)
+        secret_name,
+        credentials=BMCCredentials(
+            data["username"], data["password"], resource_version, ca_bundle=data.get(CA_BUNDLE_KEY, "")
+        ),
     )

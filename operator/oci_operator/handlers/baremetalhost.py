@@ -90,7 +90,8 @@ class HostRunner:
         if host.spec.bmc is not None:
             credentials = await read_credentials(host.namespace, host.spec.bmc.credentials_name)
             if credentials.credentials is not None:
-                bmc = self.pool.access(host.spec.bmc.address, credentials.credentials)
+                verify = not host.spec.bmc.disable_certificate_verification
+                bmc = self.pool.access(host.spec.bmc.address, credentials.credentials, verify)
         role = await self._role(host)
         result = await reconcile_pass(host, credentials, bmc, self.config.power, role=role)
         if result.desired is not None:
@@ -242,7 +243,9 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
                     body, reason="PowerOffSkipped", message="no usable BMC credentials: the server was left as is"
                 )
                 break
-            bmc = pool.access(host.spec.bmc.address, credentials.credentials)
+            bmc = pool.access(
+                host.spec.bmc.address, credentials.credentials, not host.spec.bmc.disable_certificate_verification
+            )
             try:
                 if await bmc.get_power():  # observe first: an off server gets no command
                     await bmc.set_power(PowerAction.OFF)

@@ -21,10 +21,15 @@ from .meta import (
     reason_column,
 )
 
-# Only schemes with a driver are accepted; redfish:// and others are rejected by the schema.
-BMC_ADDRESS_PATTERN = r"^ipmi://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?/?$"
+# Only schemes with a driver are accepted: ipmi://host[:port] and Redfish (metal3's forms), whose
+# optional path names the system (without one, the BMC's single system is used).
+_BMC_HOST = r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?"
+BMC_ADDRESS_PATTERN = (
+    rf"^(ipmi://{_BMC_HOST}/?|redfish(\+https?)?://{_BMC_HOST}(/redfish/v1/Systems/[A-Za-z0-9._~%-]+)?/?)$"
+)
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 IPMI_DEFAULT_PORT = 623
+DEFAULT_PORTS = {"ipmi": IPMI_DEFAULT_PORT, "redfish": 443, "redfish+https": 443, "redfish+http": 80}
 
 # Annotations users set on a host (metal3's names, in our group).
 REBOOT_ANNOTATION = "reboot.oci.openstack.org"  # value: hard (default) or soft; removed once done
@@ -38,7 +43,11 @@ class BMCDetails(WireModel):
     address: Annotated[
         str,
         Field(
-            description="BMC address as scheme://host[:port]. Only ipmi:// is supported (port 623 by default).",
+            description=(
+                "BMC address: ipmi://host[:port] (port 623 by default), or Redfish as "
+                "redfish://host[:port][/redfish/v1/Systems/ID] (HTTPS; redfish+https:// is the same, "
+                "redfish+http:// is plain HTTP). Without a system path the BMC's single system is used."
+            ),
             pattern=BMC_ADDRESS_PATTERN,
             max_length=512,
         ),
@@ -53,7 +62,13 @@ class BMCDetails(WireModel):
         ),
     ]
     disable_certificate_verification: Annotated[
-        bool, Field(description="Skip TLS verification for HTTPS-based BMC protocols (unused by IPMI).")
+        bool,
+        Field(
+            description=(
+                "Skip TLS verification for HTTPS-based BMC protocols (unused by IPMI). Rather than this, "
+                "put the BMC's CA (PEM) under the key 'ca.crt' of the credentials Secret."
+            )
+        ),
     ] = False
 
     @property
@@ -66,7 +81,8 @@ class BMCDetails(WireModel):
 
     @property
     def port(self) -> int:
-        return urlsplit(self.address).port or IPMI_DEFAULT_PORT
+        parts = urlsplit(self.address)
+        return parts.port or DEFAULT_PORTS.get(parts.scheme, IPMI_DEFAULT_PORT)
 
 
 class RootDeviceHints(WireModel):
