@@ -4,7 +4,9 @@ promise to need nothing but the standard library."""
 from __future__ import annotations
 
 import ast
+import resource
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -151,3 +153,28 @@ def test_the_agent_imports_only_the_standard_library() -> None:
         for alias in node.names
     }
     assert imported - {"__future__"} <= set(sys.stdlib_module_names), imported - set(sys.stdlib_module_names)
+
+
+@pytest.mark.parametrize(
+    ("template", "words"),
+    [
+        ("{{ 'x' * 10**9 }}", "more memory"),  # allocates a GB: refused, the operator stays up
+        ("{% for i in range(100000) %}{{ 'y' * 100 }}{% endfor %}", "exceeds"),  # 10 MB of output
+        ("{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}", "longer than"),
+    ],
+)
+def test_a_hostile_template_is_stopped_by_the_render_limits(template: str, words: str) -> None:
+    """Issue 16 #6: a NodeRole author cannot stall or crash the operator with one template."""
+    started = time.monotonic()
+    problem = render_desired_state(host(), role({**FILE, "template": template}))
+    assert isinstance(problem, str)
+    assert problem.startswith("file 'conf': template: " if words != "longer than" else "NodeRole 'web': ")
+    assert words in problem
+    assert time.monotonic() - started < 60  # the time limit (5 s) plus a worker start, on a busy machine
+
+
+def test_rendering_runs_outside_the_calling_process() -> None:
+    """The memory cap applies to the worker, not to the operator: its own limit is unchanged."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    render_desired_state(host(), role({**FILE, "template": "{{ 'x' * 10**9 }}"}))
+    assert resource.getrlimit(resource.RLIMIT_AS)[0] == soft
