@@ -17,7 +17,7 @@ from ..k8s import informer
 from .app import BootServer
 from .config import NETBOOT_IMAGES, BootServerConfig, DHCPConfig, Reservation
 from .directory import DESIRED_SELECTOR, TOKEN_SELECTOR, Directory
-from .discovery import Discovery
+from .discovery import Discovery, DiscoveryLimits
 from .dnsmasq import Dnsmasq
 
 _log = logging.getLogger("bootserver")
@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--http-proxy", default="", help="proxy the installer uses for the mirror")
     parser.add_argument("--discover", action="store_true", help="create a BareMetalHost for unknown MACs")
     parser.add_argument("--discover-namespace", default="default", help="where discovered hosts are created")
+    parser.add_argument("--discover-per-minute", type=float, default=30.0, help="discovered hosts created a minute")
+    parser.add_argument("--discover-burst", type=int, default=10, help="discoveries allowed at once within the rate")
+    parser.add_argument("--discover-max", type=int, default=100, help="discovered hosts that may exist at once")
     dhcp = parser.add_argument_group("DHCP and TFTP (dnsmasq)")
     dhcp.add_argument("--no-dhcp", action="store_true", help="HTTP only (another PXE server chains to us)")
     dhcp.add_argument("--dhcp-mode", choices=("proxy", "reservation"), default="proxy")
@@ -109,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     for source in (hosts, tokens, desired):
         source.on_change = directory.rebuild
         source.start()
-    discovery = Discovery(directory, discover_ns) if config.discover else None
+    limits = DiscoveryLimits(args.discover_per_minute, args.discover_burst, args.discover_max)
+    discovery = Discovery(directory, discover_ns, limits) if config.discover else None
     failed: list[int] = []
     dnsmasq = Dnsmasq(config, discovery.seen if discovery else None, failed.append) if config.dhcp.enabled else None
     server = BootServer(config, directory, discovery, dnsmasq.alive if dnsmasq else None)
