@@ -19,6 +19,7 @@ from .config import NETBOOT_IMAGES, BootServerConfig, DHCPConfig, Reservation
 from .directory import DESIRED_SELECTOR, TOKEN_SELECTOR, Directory
 from .discovery import Discovery, DiscoveryLimits
 from .dnsmasq import Dnsmasq
+from .guard import Guard, GuardedSite
 
 _log = logging.getLogger("bootserver")
 
@@ -28,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--namespace", help="serve hosts of this namespace only (default: all)")
     parser.add_argument("--listen-address", default="0.0.0.0", help="HTTP address")  # noqa: S104
     parser.add_argument("--port", type=int, default=8088, help="HTTP port")
+    parser.add_argument(
+        "--header-timeout", type=float, default=15.0, help="seconds a client gets to send each request's headers"
+    )
+    parser.add_argument(
+        "--max-connections", type=int, default=512, help="open HTTP connections (more get a 503 and are closed)"
+    )
     parser.add_argument("--advertise", default="", help="HOST:PORT nodes use to reach this server")
     parser.add_argument("--images-dir", type=Path, default=NETBOOT_IMAGES, help="installer kernel and initrd")
     parser.add_argument("--kernel-args", default="console=tty0 console=ttyS0,115200n8", help="extra kernel args")
@@ -118,17 +125,26 @@ def run(args: argparse.Namespace) -> int:
     dnsmasq = Dnsmasq(config, discovery.seen if discovery else None, failed.append) if config.dhcp.enabled else None
     server = BootServer(config, directory, discovery, dnsmasq.alive if dnsmasq else None)
     try:
-        asyncio.run(_serve(server, config, dnsmasq))
+        asyncio.run(_serve(server, config, dnsmasq, args.header_timeout, args.max_connections))
     finally:
         if dnsmasq is not None:
             dnsmasq.stop()
     return 1 if failed else 0
 
 
-async def _serve(server: BootServer, config: BootServerConfig, dnsmasq: Dnsmasq | None) -> None:
-    runner = web.AppRunner(server.app(), access_log=logging.getLogger("bootserver.access"))
+async def _serve(
+    server: BootServer,
+    config: BootServerConfig,
+    dnsmasq: Dnsmasq | None,
+    header_timeout: float,
+    max_connections: int,
+) -> None:
+    guard = Guard(header_timeout, max_connections)
+    app = server.app()
+    app.middlewares.append(guard.middleware)
+    runner = web.AppRunner(app, access_log=logging.getLogger("bootserver.access"))
     await runner.setup()
-    site = web.TCPSite(runner, config.listen_address, config.port, backlog=1024)
+    site = GuardedSite(runner, config.listen_address, config.port, guard, backlog=1024)
     await site.start()
     print(f"bootserver: HTTP on {config.listen_address}:{config.port}, advertised as {config.base_url}", flush=True)
     stop = asyncio.Event()
