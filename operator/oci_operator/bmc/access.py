@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,26 +34,40 @@ class BMCAccess:
 
 
 class BMCPool:
-    """Drivers cached per (address, credentials version) so sessions are reused across passes."""
+    """Drivers cached per (address, credentials) so sessions are reused across passes.
+
+    Keyed by the credentials too: two hosts that name one BMC address with different Secrets used
+    to replace each other's driver on every pass, closing the other's session and resetting the
+    governor (defeating its backoff and sending a stream of failed logins). Governance itself stays
+    per address: it is one physical BMC."""
 
     def __init__(self, governor: Governor, factory: Callable[[str, str, str], BMCDriver] = driver_for) -> None:
         self.governor = governor
         self._factory = factory  # address, username, password -> driver
-        self._drivers: dict[str, tuple[str, BMCDriver]] = {}
+        self._drivers: dict[tuple[str, str], BMCDriver] = {}  # (address, credentials digest) -> driver
+        self._owners: dict[str, tuple[str, str]] = {}  # host -> the key it used last
 
-    def access(self, address: str, credentials: BMCCredentials) -> BMCAccess:
-        version = f"{credentials.username}\0{credentials.resource_version}"
-        cached = self._drivers.get(address)
-        if cached is None or cached[0] != version:
-            if cached is not None:
-                cached[1].close()
-                self.governor.reset(address)  # new credentials: don't make them wait for the old backoff
-            cached = (version, self._factory(address, credentials.username, credentials.password))
-            self._drivers[address] = cached
-        return BMCAccess(address, cached[1], self.governor)
+    def access(self, address: str, credentials: BMCCredentials, owner: str = "") -> BMCAccess:
+        """`owner` (the host) changing its credentials drops its old session and backoff; another
+        host's different credentials for the same address get a session of their own."""
+        key = (address, hashlib.sha256(f"{credentials.username}\0{credentials.password}".encode()).hexdigest())
+        owner = owner or address
+        previous = self._owners.get(owner)
+        if previous is not None and previous != key:
+            self._owners[owner] = key
+            if previous not in self._owners.values() and previous in self._drivers:
+                self._drivers.pop(previous).close()
+            self.governor.reset(address)  # new credentials: don't make them wait for the old backoff
+        self._owners[owner] = key
+        driver = self._drivers.get(key)
+        if driver is None:
+            driver = self._factory(address, credentials.username, credentials.password)
+            self._drivers[key] = driver
+        return BMCAccess(address, driver, self.governor)
 
     def drop(self, address: str) -> None:
-        cached = self._drivers.pop(address, None)
-        if cached is not None:
-            cached[1].close()
+        for key in [k for k in self._drivers if k[0] == address]:
+            self._drivers.pop(key).close()
+        for owner in [o for o, k in self._owners.items() if k[0] == address]:
+            del self._owners[owner]
         self.governor.forget(address)

@@ -90,7 +90,7 @@ class HostRunner:
         if host.spec.bmc is not None:
             credentials = await read_credentials(host.namespace, host.spec.bmc.credentials_name)
             if credentials.credentials is not None:
-                bmc = self.pool.access(host.spec.bmc.address, credentials.credentials)
+                bmc = self.pool.access(host.spec.bmc.address, credentials.credentials, f"{self.namespace}/{self.name}")
         role = await self._role(host)
         result = await reconcile_pass(host, credentials, bmc, self.config.power, role=role)
         if result.desired is not None:
