@@ -54,3 +54,20 @@ def set_condition(
     if previous is None:
         result.append(updated)
     return result
+
+
+def without(conditions: Sequence[Condition], cond_type: str) -> list[Condition]:
+    return [c for c in conditions if c.type != cond_type]
+
+
+SHARED_BMC = "BMCAddressShared"
+
+
+def note_shared_bmc(
+    conditions: Sequence[Condition], address: str, others: Sequence[str], generation: int
+) -> list[Condition]:
+    """The BMCAddressShared condition: present (True) while other hosts name the same BMC address."""
+    if not others:
+        return without(conditions, SHARED_BMC)
+    message = f"{address} is also the BMC of {', '.join(others)}: one server, managed twice"
+    return set_condition(conditions, SHARED_BMC, "True", "SharedBMCAddress", message, generation)

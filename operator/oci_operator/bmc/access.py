@@ -46,6 +46,7 @@ class BMCPool:
         self._factory = factory  # address, username, password -> driver
         self._drivers: dict[tuple[str, str], BMCDriver] = {}  # (address, credentials digest) -> driver
         self._owners: dict[str, tuple[str, str]] = {}  # host -> the key it used last
+        self._claims: dict[str, str] = {}  # host -> the BMC address its spec names
 
     def access(self, address: str, credentials: BMCCredentials, owner: str = "") -> BMCAccess:
         """`owner` (the host) changing its credentials drops its old session and backoff; another
@@ -64,6 +65,15 @@ class BMCPool:
             driver = self._factory(address, credentials.username, credentials.password)
             self._drivers[key] = driver
         return BMCAccess(address, driver, self.governor)
+
+    def claim(self, owner: str, address: str) -> list[str]:
+        """Record that `owner` (namespace/name) manages the BMC at `address`; the other owners that
+        name the same address, sorted. Two host objects on one BMC power-cycle one server."""
+        self._claims[owner] = address
+        return sorted(o for o, a in self._claims.items() if a == address and o != owner)
+
+    def release(self, owner: str) -> None:
+        self._claims.pop(owner, None)
 
     def drop(self, address: str) -> None:
         for key in [k for k in self._drivers if k[0] == address]:
