@@ -93,6 +93,18 @@ def test_other_values_render_namespaced_rbac_monitoring_and_no_dhcp(kube: Kube, 
     assert monitor["spec"]["endpoints"] == [{"port": "metrics", "interval": "30s"}]
 
 
+def test_operator_metrics_and_health_bind_to_the_pod_ip_or_the_configured_address(tmp_path: Path) -> None:
+    """Issue 16 (minor): under hostNetwork, 0.0.0.0 would open them on every address of the node."""
+    operator = by_kind(render(tmp_path), "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]
+    assert "--metrics-address=$(POD_IP)" in operator["args"]
+    assert {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}} in operator["env"]
+    configured = render(tmp_path, {"metrics": {"bindAddress": "10.0.0.7"}})
+    assert (
+        "--metrics-address=10.0.0.7"
+        in by_kind(configured, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["args"]
+    )
+
+
 @pytest.mark.parametrize(
     "values",
     [

@@ -11,9 +11,16 @@ from typing import Any
 
 import jinja2
 
-from .limited import Renderer, TemplateFailed
+from .limited import Limits, Renderer, TemplateFailed
 
-__all__ = ["RenderError", "TemplateFailed", "render", "render_user_templates"]
+__all__ = [
+    "Limits",
+    "RenderError",
+    "TemplateFailed",
+    "configure_user_templates",
+    "render",
+    "render_user_templates",
+]
 
 
 class RenderError(Exception):
@@ -61,11 +68,22 @@ def render(template: str, **context: Any) -> str:
         raise RenderError(f"{template}: {exc}") from exc
 
 
-@cache
+_user_templates: list[Renderer] = []
+
+
+def configure_user_templates(limits: Limits) -> None:
+    """Set the limits user templates render under (before the first render)."""
+    for renderer in _user_templates:
+        renderer.close()
+    _user_templates[:] = [Renderer(limits)]
+
+
 def user_templates() -> Renderer:
     """For templates users write (NodeRole files): sandboxed, strict, in worker processes with limits
     on time, memory and output (see render.limited). Blocking: call it from a thread."""
-    return Renderer()
+    if not _user_templates:
+        _user_templates.append(Renderer())
+    return _user_templates[0]
 
 
 def render_user_templates(templates: list[str], context: dict[str, Any]) -> list[str]:

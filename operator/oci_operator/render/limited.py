@@ -25,7 +25,7 @@ from typing import Any
 @dataclass(frozen=True)
 class Limits:
     seconds: float = 5.0
-    memory_bytes: int = 512 * 1024 * 1024
+    memory_bytes: int = 128 * 1024 * 1024  # address space; the worker itself needs ~25 MiB
     output_chars: int = 512 * 1024  # a desired state lives in a Secret (1 MiB at most)
     workers: int = 2
     cache_entries: int = 4096
