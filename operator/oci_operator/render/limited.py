@@ -120,7 +120,10 @@ class Renderer:
             worker = worker or _Worker(self.limits)
             answer = worker.ask(request, self.limits.seconds)
             if answer is None:
+                died = worker.process.poll() is not None
                 worker.kill()
+                if died:
+                    return TemplateFailed(-1, "the render worker died (out of memory?)")
                 return TemplateFailed(-1, f"rendering took longer than {self.limits.seconds:g}s and was stopped")
             with self._lock:
                 self._idle.append(worker)
