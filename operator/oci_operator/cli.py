@@ -14,7 +14,7 @@ from .config import OperatorConfig
 def _run(args: argparse.Namespace) -> int:
     import kopf
 
-    from . import handlers, metrics
+    from . import handlers, metrics, render
     from .bmc.access import BMCPool
     from .bmc.governor import Governor, GovernorConfig
     from .k8s import client as k8s
@@ -55,6 +55,11 @@ def _run(args: argparse.Namespace) -> int:
     )
     log = logging.getLogger("oci_operator")
     k8s.load(config.kubeconfig)
+    render.configure_user_templates(
+        render.Limits(
+            seconds=args.render_timeout, memory_bytes=args.render_memory_mib << 20, workers=args.render_workers
+        )
+    )
     registry = kopf.OperatorRegistry()
     handlers.register(registry, config)
     metrics.serve(config.metrics_address, config.metrics_port)
@@ -119,6 +124,10 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--role-status-interval", type=float, default=30.0, help="seconds between NodeRole host counts (default 30)"
     )
+    limits = run.add_argument_group("NodeRole templates (rendered in worker processes)")
+    limits.add_argument("--render-timeout", type=float, default=5.0, help="seconds one host's templates may take")
+    limits.add_argument("--render-memory-mib", type=int, default=128, help="address space of a render worker")
+    limits.add_argument("--render-workers", type=int, default=2, help="render worker processes")
     jobs = run.add_argument_group("network boot jobs (inspect, install, wipe)")
     jobs.add_argument(
         "--boot-poll-interval", type=float, default=2.0, help="seconds between looks for a node's report (default 2)"

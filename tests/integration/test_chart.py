@@ -157,6 +157,18 @@ def test_the_default_boot_server_arguments_start_a_server(kube: Kube, tmp_path: 
         assert server.process.poll() is None, server.log()
 
 
+def test_operator_metrics_and_health_bind_to_the_pod_ip_or_the_configured_address(tmp_path: Path) -> None:
+    """Issue 16 (minor): under hostNetwork, 0.0.0.0 would open them on every address of the node."""
+    operator = by_kind(render(tmp_path), "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]
+    assert "--metrics-address=$(POD_IP)" in operator["args"]
+    assert {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}} in operator["env"]
+    configured = render(tmp_path, {"metrics": {"bindAddress": "10.0.0.7"}})
+    assert (
+        "--metrics-address=10.0.0.7"
+        in by_kind(configured, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["args"]
+    )
+
+
 @pytest.mark.parametrize(
     "values",
     [

@@ -7,6 +7,7 @@ import urllib.request
 from typing import Any
 
 from oci_operator.api.v1alpha1 import INSPECT_ANNOTATION
+from oci_operator.bmc.credentials import CREDENTIALS_TYPE
 from oci_operator.k8s.client import boot_token_secret_name
 
 from .bmcsim import SimBMC
@@ -36,6 +37,7 @@ def secret_manifest(name: str, username: str, password: str) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": name},
+        "type": CREDENTIALS_TYPE,  # only Secrets marked for it are used as BMC credentials
         "stringData": {"username": username, "password": password},
     }
 

@@ -4,7 +4,9 @@ promise to need nothing but the standard library."""
 from __future__ import annotations
 
 import ast
+import asyncio
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,8 +17,14 @@ from pydantic import ValidationError
 from oci_operator.agent import oci_agent
 from oci_operator.api.v1alpha1 import BareMetalHost, NodeRole
 from oci_operator.api.v1alpha1.hardware import Convergence
+from oci_operator.bmc.access import BMCPool
+from oci_operator.bmc.credentials import check_secret
+from oci_operator.bmc.governor import Governor, GovernorConfig
+from oci_operator.reconcilers.baremetalhost import reconcile_pass
 from oci_operator.reconcilers.desired_state import converged, render_desired_state
+from oci_operator.reconcilers.host_context import HostSettings
 from oci_operator.reconcilers.noderole import reconcile_noderole
+from support.fake_bmc import FakeDriver
 
 
 def role(*resources: dict[str, Any], generation: int = 3) -> NodeRole:
@@ -151,3 +159,54 @@ def test_the_agent_imports_only_the_standard_library() -> None:
         for alias in node.names
     }
     assert imported - {"__future__"} <= set(sys.stdlib_module_names), imported - set(sys.stdlib_module_names)
+
+
+@pytest.mark.parametrize(
+    ("template", "words"),
+    [
+        ("{{ 'x' * 10**9 }}", "more memory"),  # allocates a GB: refused, the operator stays up
+        ("{% for i in range(100000) %}{{ 'y' * 100 }}{% endfor %}", "exceeds"),  # 10 MB of output
+        ("{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}", "longer than"),
+    ],
+)
+def test_a_hostile_template_is_stopped_by_the_render_limits(template: str, words: str) -> None:
+    """Issue 16 #6: a NodeRole author cannot stall or crash the operator with one template."""
+    started = time.monotonic()
+    problem = render_desired_state(host(), role({**FILE, "template": template}))
+    assert isinstance(problem, str)
+    assert problem.startswith("file 'conf': template: " if words != "longer than" else "NodeRole 'web': ")
+    assert words in problem
+    assert time.monotonic() - started < 60  # the time limit (5 s) plus a worker start, on a busy machine
+
+
+def test_a_slow_render_leaves_the_event_loop_free() -> None:
+    """Issue 16 #6: while a host's templates render, the operator's other coroutines keep running."""
+    slow = role({**FILE, "template": "{% for i in range(30000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}"})
+    pool = BMCPool(Governor(GovernorConfig(backoff_base=0.0)), factory=lambda *_: FakeDriver())  # type: ignore[arg-type,return-value]
+    credentials = check_secret("c", {"username": "u", "password": "p"}, "1")
+    assert credentials.credentials is not None
+
+    async def scenario() -> tuple[float, float]:
+        gaps: list[float] = []
+
+        async def ticker() -> None:
+            last = time.monotonic()
+            while True:
+                await asyncio.sleep(0.02)
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+
+        ticking = asyncio.create_task(ticker())
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        bmc = pool.access("ipmi://10.0.0.1", credentials.credentials)
+        await reconcile_pass(host(), credentials, bmc, HostSettings(), role=slow)
+        took = time.monotonic() - started
+        await asyncio.sleep(0.1)  # the ticker's next turn records the gap a blocked loop would leave
+        ticking.cancel()
+        return took, max(gaps)
+
+    took, longest_gap = asyncio.run(scenario())
+    assert took > 1.0  # the render did take a while (it runs 30 million loop steps, or hits the time limit)
+    assert longest_gap < took / 2  # and the loop kept turning meanwhile (on the loop, the gap is the render)

@@ -15,15 +15,16 @@ resource that an earlier run applied with the same desired value and that had to
 from __future__ import annotations
 
 import argparse
+import errno
 import grp
 import hashlib
 import json
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -134,42 +135,138 @@ def apply_package(resource: dict[str, Any], run: Run) -> Outcome:
 
 
 # Files ------------------------------------------------------------------------------------------
+class UnsafePath(OSError):
+    """A path runs through a link that someone other than root could have planted."""
+
+
+def _root_only(dir_fd: int) -> bool:
+    """Only root can change what this directory holds: root's, not writable by group or others."""
+    st = os.fstat(dir_fd)
+    return st.st_uid == 0 and not st.st_mode & 0o022
+
+
+def open_dir(path: Path, create: bool = False, mode: int = 0o755) -> int:
+    """A descriptor of directory `path`, walked from / one component at a time (openat, O_NOFOLLOW).
+
+    A symbolic link on the way is followed only when it sits in a directory that only root can
+    change (/lib -> usr/lib on Debian); one in a directory a local user controls is refused, so a
+    file resource under /home/alice/.config never writes or deletes outside it. Missing directories
+    are created when `create`."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    parts = [p for p in str(path).split("/") if p]
+    fd = os.open("/", flags)
+    links = 0
+    try:
+        while parts:
+            name = parts.pop(0)
+            if name == ".":
+                continue
+            try:
+                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                if not create or name == "..":
+                    raise
+                os.mkdir(name, mode, dir_fd=fd)
+                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            if stat.S_ISLNK(st.st_mode):
+                links += 1
+                if links > 40 or not _root_only(fd):
+                    raise UnsafePath(errno.ELOOP, "a symbolic link in a directory not only root can change", name)
+                target = os.readlink(name, dir_fd=fd)
+                parts = [p for p in target.split("/") if p] + parts
+                if target.startswith("/"):
+                    os.close(fd)
+                    fd = os.open("/", flags)
+                continue
+            child = os.open(name, flags, dir_fd=fd)
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _same_file(dir_fd: int, name: str, content: bytes, mode: int, uid: int, gid: int) -> bool:
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return False  # absent, or a link (ELOOP): either way it must be (re)written
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or (st.st_mode & 0o7777, st.st_uid, st.st_gid) != (mode, uid, gid):
+            return False
+        if st.st_size != len(content):
+            return False
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read() == content
+    finally:
+        os.close(fd)
+
+
+def write_file(path: Path, content: bytes, mode: int = 0o600, uid: int = 0, gid: int = 0) -> bool:
+    """Write `path` atomically unless it already holds exactly this; True when it was written.
+
+    The new file is created with no access for anyone (0600 until fchmod), owned as asked, then
+    renamed over the old one inside its directory: readers never see half a file, and a link in
+    place of the file is replaced, never followed."""
+    dir_fd = open_dir(path.parent, create=True)
+    try:
+        if _same_file(dir_fd, path.name, content, mode, uid, gid):
+            return False
+        tmp = f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(tmp, flags, 0o600, dir_fd=dir_fd)
+        try:
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fchown(fd, uid, gid)
+            os.fchmod(fd, mode)
+        except BaseException:
+            os.close(fd)
+            os.unlink(tmp, dir_fd=dir_fd)
+            raise
+        os.close(fd)
+        os.replace(tmp, path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        return True
+    finally:
+        os.close(dir_fd)
+
+
+def remove_file(path: Path) -> bool:
+    """Remove `path` (a link itself, never what it points to); True when there was one."""
+    try:
+        dir_fd = open_dir(path.parent)
+    except FileNotFoundError:
+        return False
+    try:
+        os.unlink(path.name, dir_fd=dir_fd)
+        return True
+    except FileNotFoundError:
+        return False
+    finally:
+        os.close(dir_fd)
+
+
 def apply_file(resource: dict[str, Any], run: Run) -> Outcome:
     path = Path(resource["path"])
     out = Outcome(resource["name"], "file")
-    if resource.get("state", "present") == "absent":
-        if path.exists() or path.is_symlink():
-            path.unlink()
-            out.changed, out.message = True, f"removed {path}"
-        return out
-    content = resource.get("content", "").encode()
-    mode = int(resource.get("mode", "0644"), 8)
     try:
-        uid = pwd.getpwnam(resource.get("owner", "root")).pw_uid
-        gid = grp.getgrnam(resource.get("group", "root")).gr_gid
-    except KeyError as exc:
-        out.failed, out.message = True, f"unknown owner or group: {exc}"
-        return out
-    try:
-        st = path.lstat() if path.exists() else None
-        same = (
-            st is not None
-            and path.is_file()
-            and not path.is_symlink()
-            and path.read_bytes() == content
-            and (st.st_mode & 0o7777, st.st_uid, st.st_gid) == (mode, uid, gid)
-        )
-        if same:
+        if resource.get("state", "present") == "absent":
+            if remove_file(path):
+                out.changed, out.message = True, f"removed {path}"
             return out
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        content = resource.get("content", "").encode()
+        mode = int(resource.get("mode", "0644"), 8)
         try:
-            os.write(fd, content)
-            os.fchmod(fd, mode)
-            os.fchown(fd, uid, gid)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)  # atomic: readers never see half a file
+            uid = pwd.getpwnam(resource.get("owner", "root")).pw_uid
+            gid = grp.getgrnam(resource.get("group", "root")).gr_gid
+        except KeyError as exc:
+            out.failed, out.message = True, f"unknown owner or group: {exc}"
+            return out
+        if not write_file(path, content, mode, uid, gid):
+            return out
     except OSError as exc:
         out.failed, out.message = True, f"{path}: {exc}"
         return out
@@ -258,17 +355,14 @@ def apply_puppet(resource: dict[str, Any], run: Run) -> Outcome:
         out.failed, out.message = True, "puppet is not installed (list a package resource 'puppet' before this one)"
         return out
     base = PUPPET_DIR / resource["name"]
-    (base / "data").mkdir(parents=True, exist_ok=True)
     classes = "".join(f"include {name}\n" for name in resource.get("classes", []))
     site = f"{classes}{resource.get('manifest') or ''}\n"
     for path, text in (
         (base / "site.pp", site),
         (base / "hiera.yaml", HIERA_CONFIG),
-        (base / "data/common.yaml", resource.get("hiera") or "---\n"),
+        (base / "data/common.yaml", resource.get("hiera") or "---\n"),  # may hold secrets: 0600 from birth
     ):
-        if not path.exists() or path.read_text() != text:
-            path.write_text(text)
-            path.chmod(0o600)
+        write_file(path, text.encode(), 0o600)
     proc = sh([puppet, "apply", "--detailed-exitcodes", "--color=false", f"--hiera_config={base / 'hiera.yaml'}",
                str(base / "site.pp")])  # fmt: skip
     if proc.returncode in (0, 2):
@@ -338,14 +432,7 @@ def load_json(path: Path) -> dict[str, Any]:
 
 def save_json(path: Path, data: dict[str, Any]) -> None:
     """Only when it changed: a run with nothing to do writes nothing."""
-    text = json.dumps(data, sort_keys=True, indent=1) + "\n"
-    if path.exists() and path.read_text() == text:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.chmod(0o600)
-    os.replace(tmp, path)
+    write_file(path, (json.dumps(data, sort_keys=True, indent=1) + "\n").encode(), 0o600)
 
 
 def run_once(args: argparse.Namespace) -> int:

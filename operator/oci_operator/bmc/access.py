@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,29 +34,54 @@ class BMCAccess:
 
 
 class BMCPool:
-    """Drivers cached per (address, credentials version, TLS check) so sessions are reused across passes."""
+    """Drivers cached per (address, credentials, TLS check) so sessions are reused across passes.
+
+    Keyed by the credentials too: two hosts that name one BMC address with different Secrets used
+    to replace each other's driver on every pass, closing the other's session and resetting the
+    governor (defeating its backoff and sending a stream of failed logins). Governance itself stays
+    per address: it is one physical BMC."""
 
     def __init__(
         self, governor: Governor, factory: Callable[[str, str, str, TLSOptions], BMCDriver] = driver_for
     ) -> None:
         self.governor = governor
         self._factory = factory  # address, username, password, TLS options -> driver
-        self._drivers: dict[str, tuple[str, BMCDriver]] = {}
+        self._drivers: dict[tuple[str, str], BMCDriver] = {}  # (address, credentials digest) -> driver
+        self._owners: dict[str, tuple[str, str]] = {}  # host -> the key it used last
+        self._claims: dict[str, str] = {}  # host -> the BMC address its spec names
 
-    def access(self, address: str, credentials: BMCCredentials, verify_tls: bool = True) -> BMCAccess:
-        version = f"{credentials.username}\0{credentials.resource_version}\0{verify_tls}"
-        cached = self._drivers.get(address)
-        if cached is None or cached[0] != version:
-            if cached is not None:
-                cached[1].close()
-                self.governor.reset(address)  # new credentials: don't make them wait for the old backoff
+    def access(self, address: str, credentials: BMCCredentials, verify_tls: bool = True, owner: str = "") -> BMCAccess:
+        """`owner` (the host) changing its credentials drops its old session and backoff; another
+        host's different credentials for the same address get a session of their own."""
+        secret = f"{credentials.username}\0{credentials.password}\0{credentials.ca_bundle or ''}\0{verify_tls}"
+        key = (address, hashlib.sha256(secret.encode()).hexdigest())
+        owner = owner or address
+        previous = self._owners.get(owner)
+        if previous is not None and previous != key:
+            self._owners[owner] = key
+            if previous not in self._owners.values() and previous in self._drivers:
+                self._drivers.pop(previous).close()
+            self.governor.reset(address)  # new credentials: don't make them wait for the old backoff
+        self._owners[owner] = key
+        driver = self._drivers.get(key)
+        if driver is None:
             tls = TLSOptions(verify_tls, credentials.ca_bundle)
-            cached = (version, self._factory(address, credentials.username, credentials.password, tls))
-            self._drivers[address] = cached
-        return BMCAccess(address, cached[1], self.governor)
+            driver = self._factory(address, credentials.username, credentials.password, tls)
+            self._drivers[key] = driver
+        return BMCAccess(address, driver, self.governor)
+
+    def claim(self, owner: str, address: str) -> list[str]:
+        """Record that `owner` (namespace/name) manages the BMC at `address`; the other owners that
+        name the same address, sorted. Two host objects on one BMC power-cycle one server."""
+        self._claims[owner] = address
+        return sorted(o for o, a in self._claims.items() if a == address and o != owner)
+
+    def release(self, owner: str) -> None:
+        self._claims.pop(owner, None)
 
     def drop(self, address: str) -> None:
-        cached = self._drivers.pop(address, None)
-        if cached is not None:
-            cached[1].close()
+        for key in [k for k in self._drivers if k[0] == address]:
+            self._drivers.pop(key).close()
+        for owner in [o for o, k in self._owners.items() if k[0] == address]:
+            del self._owners[owner]
         self.governor.forget(address)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hmac
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -44,6 +45,8 @@ from .discovery import Discovery
 from .macs import normalize
 
 _log = logging.getLogger(__name__)
+BODY_TIMEOUT = 30.0  # seconds to send a report (at most 256 KiB)
+FIELD_NAME = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,63}|\(unknown field\)|[0-9]{1,6})$")
 IMAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 # Packaged files, read once: they are served on every boot, and reading them in a handler would block the loop.
 REPORT_SCRIPT = resources.files("oci_operator.bootserver").joinpath("files/oci-report.sh").read_text()
@@ -191,7 +194,16 @@ class BootServer:
         return _text(body)
 
     async def report(self, request: web.Request) -> web.Response:
-        host = self._authorized(request)
+        try:
+            host = self._authorized(request)
+        except web.HTTPForbidden:
+            # The token of a job that has ended (the operator moved on): a late node, or the real one
+            # after a forged final report. Leave a trace on the host rather than a bare 403.
+            late = self.directory.by_mac(_mac(request))
+            presented = _presented_token(request) or ""
+            if late is None or not await self._record_refusal(late, "report", request.remote or "", presented):
+                raise
+            raise web.HTTPConflict(text="this host's boot job has already ended\n") from None
         report = await _parse(NodeReport, request)
         step = BootStep(report.event)
         if step is BootStep.INSPECTED and report.hardware is None:
@@ -199,10 +211,11 @@ class BootServer:
         token = self.directory.job_token(host)
         mode = scripts.boot_mode(host, token)
         if token is None or step not in EVENTS_OF_JOB.get(mode, ()):
+            await self._record_refusal(host, report.event, request.remote or "", _presented_token(request) or "")
             raise web.HTTPConflict(text=f"{report.event!r} does not fit this host's boot job ({mode})\n")
         BOOT_CALLBACKS.labels(report.event).inc()
         _log.info("report from %s: %s %s", host.name, report.event, report.message[:200])
-        await self._record(host, step, report.message, report.hardware)
+        await self._record(host, step, report.message, report.hardware, source=request.remote or "")
         return _text("recorded\n")
 
     def _provisioned(self, request: web.Request) -> BareMetalHost:
@@ -238,8 +251,30 @@ class BootServer:
         return _text("recorded\n")
 
     # Status writes -----------------------------------------------------------------------------
+    async def _record_refusal(self, host: BareMetalHost, event: str, source: str, presented: str) -> bool:
+        """A report, with the job's own token, after the job's final report: a forged first report
+        would otherwise lock the real node out silently. The refusal stays on the host, next to the
+        report that ended the job (and who sent it). True when it was such a report."""
+        current, token = host.status.boot_report, self.directory.token(host)
+        if current is None or token is None or token.boot_id != current.boot_id:
+            return False  # not the token of a job that a final report ended
+        if current.step not in scripts.FINAL_STEPS or not hmac.compare_digest(token.value.encode(), presented.encode()):
+            return False
+        at = datetime.now(UTC).replace(microsecond=0).isoformat()
+        first = f"{current.step.value!r} from {current.source or 'unknown'}"
+        detail = f"{event!r} from {source or 'unknown'} at {at} refused: {first} had ended the job"
+        _log.warning("refused a report for %s: %s", host.name, detail)
+        patch = {"bootReport": {"refused": current.refused + 1, "lastRefused": detail[:512]}}
+        await asyncio.to_thread(k8s.patch_status, GROUP, VERSION, PLURAL, host.namespace, host.name, patch)
+        return True
+
     async def _record(
-        self, host: BareMetalHost, step: BootStep, message: str, hardware: HardwareDetails | None = None
+        self,
+        host: BareMetalHost,
+        step: BootStep,
+        message: str,
+        hardware: HardwareDetails | None = None,
+        source: str = "",
     ) -> None:
         """Write the milestone once per job (iPXE may fetch a script several times)."""
         prov = host.status.provisioning
@@ -251,7 +286,9 @@ class BootServer:
             return  # the job is over; late or repeated messages change nothing
         if self._written.get(key) == (prov.boot_id, step.value) and hardware is None:
             return
-        report = BootReport(boot_id=prov.boot_id, step=step, time=datetime.now(UTC), message=message[:4096])
+        report = BootReport(
+            boot_id=prov.boot_id, step=step, time=datetime.now(UTC), message=message[:4096], source=source[:64]
+        )
         patch: dict[str, Any] = {"bootReport": report.wire()}
         if hardware is not None:
             patch["hardware"] = hardware.wire()
@@ -262,9 +299,26 @@ class BootServer:
 async def _parse(model: type[M], request: web.Request) -> M:
     """The request body as `model`, or a 422 that says what is wrong."""
     try:
-        return model.model_validate_json(await request.read())
+        async with asyncio.timeout(BODY_TIMEOUT):  # the header timeout ends where the body starts
+            body = await request.read()
+    except TimeoutError:
+        raise web.HTTPRequestTimeout(text="the request body took too long\n") from None
+    try:
+        return model.model_validate_json(body)
     except ValidationError as exc:
-        raise web.HTTPUnprocessableEntity(text=f"invalid report: {exc.error_count()} error(s)\n{exc}\n") from None
+        raise web.HTTPUnprocessableEntity(text=_problems(exc)) from None
+
+
+def _problems(exc: ValidationError) -> str:
+    """Where and what is wrong, never the input itself: a 422 must not echo what was sent."""
+    lines = [f"invalid report: {exc.error_count()} error(s)"]
+    for error in exc.errors(include_input=False, include_url=False, include_context=False)[:20]:
+        loc = list(error["loc"])
+        if error["type"] == "extra_forbidden" and loc:
+            loc[-1] = "(unknown field)"  # its name is input too
+        where = ".".join(str(part) if FIELD_NAME.match(str(part)) else "(unknown field)" for part in loc)
+        lines.append(f"{where or 'body'}: {error['msg']}"[:300])
+    return "\n".join(lines) + "\n"
 
 
 def _mac(request: web.Request) -> str:

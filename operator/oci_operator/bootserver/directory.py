@@ -74,6 +74,16 @@ class Directory:
         with self._lock:
             self._by_mac, self._tokens, self._desired = by_mac, tokens, desired
 
+    def count_labelled(self, namespace: str, label: str) -> int:
+        """Hosts in `namespace` carrying `label` (discovered ones, to cap discovery)."""
+        with self._lock:
+            hosts = list(self._by_mac.values())
+        found = 0
+        for host in hosts:
+            labels = host.metadata.get("labels")
+            found += host.namespace == namespace and isinstance(labels, dict) and label in labels
+        return found
+
     def by_mac(self, mac: str) -> BareMetalHost | None:
         with self._lock:
             return self._by_mac.get(mac)

@@ -17,8 +17,9 @@ from ..k8s import informer
 from .app import BootServer
 from .config import NETBOOT_IMAGES, BootServerConfig, DHCPConfig, Reservation
 from .directory import DESIRED_SELECTOR, TOKEN_SELECTOR, Directory
-from .discovery import Discovery
+from .discovery import Discovery, DiscoveryLimits
 from .dnsmasq import Dnsmasq
+from .guard import Guard, GuardedSite
 
 _log = logging.getLogger("bootserver")
 
@@ -28,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--namespace", help="serve hosts of this namespace only (default: all)")
     parser.add_argument("--listen-address", default="0.0.0.0", help="HTTP address")  # noqa: S104
     parser.add_argument("--port", type=int, default=8088, help="HTTP port")
+    parser.add_argument(
+        "--header-timeout", type=float, default=15.0, help="seconds a client gets to send each request's headers"
+    )
+    parser.add_argument(
+        "--max-connections", type=int, default=512, help="open HTTP connections (more get a 503 and are closed)"
+    )
     parser.add_argument("--advertise", default="", help="HOST:PORT nodes use to reach this server")
     parser.add_argument("--images-dir", type=Path, default=NETBOOT_IMAGES, help="installer kernel and initrd")
     parser.add_argument("--kernel-args", default="console=tty0 console=ttyS0,115200n8", help="extra kernel args")
@@ -36,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--http-proxy", default="", help="proxy the installer uses for the mirror")
     parser.add_argument("--discover", action="store_true", help="create a BareMetalHost for unknown MACs")
     parser.add_argument("--discover-namespace", default="default", help="where discovered hosts are created")
+    parser.add_argument("--discover-per-minute", type=float, default=30.0, help="discovered hosts created a minute")
+    parser.add_argument("--discover-burst", type=int, default=10, help="discoveries allowed at once within the rate")
+    parser.add_argument("--discover-max", type=int, default=100, help="discovered hosts that may exist at once")
     dhcp = parser.add_argument_group("DHCP and TFTP (dnsmasq)")
     dhcp.add_argument("--no-dhcp", action="store_true", help="HTTP only (another PXE server chains to us)")
     dhcp.add_argument("--dhcp-mode", choices=("proxy", "reservation"), default="proxy")
@@ -110,22 +120,32 @@ def run(args: argparse.Namespace) -> int:
     for source in (hosts, tokens, desired):
         source.on_change = directory.rebuild
         source.start()
-    discovery = Discovery(directory, discover_ns) if config.discover else None
+    limits = DiscoveryLimits(args.discover_per_minute, args.discover_burst, args.discover_max)
+    discovery = Discovery(directory, discover_ns, limits) if config.discover else None
     failed: list[int] = []
     dnsmasq = Dnsmasq(config, discovery.seen if discovery else None, failed.append) if config.dhcp.enabled else None
     server = BootServer(config, directory, discovery, dnsmasq.alive if dnsmasq else None)
     try:
-        asyncio.run(_serve(server, config, dnsmasq))
+        asyncio.run(_serve(server, config, dnsmasq, args.header_timeout, args.max_connections))
     finally:
         if dnsmasq is not None:
             dnsmasq.stop()
     return 1 if failed else 0
 
 
-async def _serve(server: BootServer, config: BootServerConfig, dnsmasq: Dnsmasq | None) -> None:
-    runner = web.AppRunner(server.app(), access_log=logging.getLogger("bootserver.access"))
+async def _serve(
+    server: BootServer,
+    config: BootServerConfig,
+    dnsmasq: Dnsmasq | None,
+    header_timeout: float,
+    max_connections: int,
+) -> None:
+    guard = Guard(header_timeout, max_connections)
+    app = server.app()
+    app.middlewares.append(guard.middleware)
+    runner = web.AppRunner(app, access_log=logging.getLogger("bootserver.access"))
     await runner.setup()
-    site = web.TCPSite(runner, config.listen_address, config.port, backlog=1024)
+    site = GuardedSite(runner, config.listen_address, config.port, guard, backlog=1024)
     await site.start()
     print(f"bootserver: HTTP on {config.listen_address}:{config.port}, advertised as {config.base_url}", flush=True)
     stop = asyncio.Event()

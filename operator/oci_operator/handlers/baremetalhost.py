@@ -18,10 +18,10 @@ from pydantic import ValidationError
 from ..api.v1alpha1 import GROUP, PAUSED_ANNOTATION, VERSION, BareMetalHost, NodeRole, ProvisioningState
 from ..api.v1alpha1.meta import StatusBase
 from ..bmc.access import BMCAccess, BMCPool
-from ..bmc.credentials import CredentialsCheck, check_secret
+from ..bmc.credentials import CredentialsCheck, check_secret, marked
 from ..bmc.driver import BMCError, PowerAction
 from ..bmc.governor import NotNow
-from ..conditions import find, set_condition
+from ..conditions import find, note_shared_bmc, set_condition
 from ..config import OperatorConfig
 from ..k8s import client as k8s
 from ..metrics import RECONCILE_ERRORS, RECONCILES, forget_host, record_host
@@ -91,9 +91,20 @@ class HostRunner:
             credentials = await read_credentials(host.namespace, host.spec.bmc.credentials_name)
             if credentials.credentials is not None:
                 verify = not host.spec.bmc.disable_certificate_verification
-                bmc = self.pool.access(host.spec.bmc.address, credentials.credentials, verify)
+                bmc = self.pool.access(
+                    host.spec.bmc.address, credentials.credentials, verify, owner=f"{self.namespace}/{self.name}"
+                )
+        owner, sharing = f"{self.namespace}/{self.name}", []
+        if host.spec.bmc is not None:
+            sharing = self.pool.claim(owner, host.spec.bmc.address)  # other hosts on this BMC address
+        else:
+            self.pool.release(owner)
         role = await self._role(host)
         result = await reconcile_pass(host, credentials, bmc, self.config.power, role=role)
+        if host.spec.bmc is not None:
+            result.status.conditions = note_shared_bmc(
+                result.status.conditions, host.spec.bmc.address, sharing, host.generation
+            )
         if result.desired is not None:
             # The document first: the status that names its hash must never point at an older one.
             document = json.dumps(result.desired.document, sort_keys=True, indent=1)
@@ -182,8 +193,11 @@ def wake_hosts_of_role(memo: Any, namespace: str, role: str) -> int:
 
 
 async def read_credentials(namespace: str, secret_name: str) -> CredentialsCheck:
-    found = await asyncio.to_thread(k8s.read_secret, namespace, secret_name)
-    return check_secret(secret_name, *found) if found else check_secret(secret_name, None)
+    found = await asyncio.to_thread(k8s.read_secret_typed, namespace, secret_name)
+    if found is None:
+        return check_secret(secret_name, None)
+    data, resource_version, secret_type, labels = found
+    return check_secret(secret_name, data, resource_version, marked(secret_type, labels))
 
 
 def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
@@ -203,20 +217,23 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         woken = wake(memo)
         key = (runner.namespace, runner.name)
         memo.host_wakers[key] = woken
-        while not stopped:
-            woken.clear()
-            try:
-                delay = await runner.run_pass()
-            except Exception as exc:  # the API server away, a bug: log, count, and keep the loop alive
-                RECONCILES.labels(KIND, "error").inc()
-                RECONCILE_ERRORS.labels(KIND, type(exc).__name__).inc()
-                logger.exception("reconcile pass failed: %s", exc)
-                delay = RETRY_AFTER_ERROR
-            if delay is None or delay > 0:
-                await _sleep(stopped, woken, delay)
-        memo.host_wakers.pop(key, None)
-        memo.host_roles.pop(key, None)
-        forget_host(*key)
+        try:
+            while not stopped:
+                woken.clear()
+                try:
+                    delay = await runner.run_pass()
+                except Exception as exc:  # the API server away, a bug: log, count, and keep the loop alive
+                    RECONCILES.labels(KIND, "error").inc()
+                    RECONCILE_ERRORS.labels(KIND, type(exc).__name__).inc()
+                    logger.exception("reconcile pass failed: %s", exc)
+                    delay = RETRY_AFTER_ERROR
+                if delay is None or delay > 0:
+                    await _sleep(stopped, woken, delay)
+        finally:  # also when kopf cancels the daemon mid-pass (deletion)
+            memo.host_wakers.pop(key, None)
+            memo.host_roles.pop(key, None)
+            memo.bmc_pool.release(f"{key[0]}/{key[1]}")
+            forget_host(*key)
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, id="power-off")
     async def on_delete(body: kopf.Body, memo: Any, logger: Logger, **_: Any) -> None:

@@ -33,7 +33,7 @@ async def reconcile_role(obj: Resource) -> Outcome:
             hosts.append(BareMetalHost.model_validate(item))
         except ValidationError:
             continue  # its own handler reports it
-    return reconcile_noderole(obj, hosts)
+    return await asyncio.to_thread(reconcile_noderole, obj, hosts)  # renders every host's templates: blocking
 
 
 def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:

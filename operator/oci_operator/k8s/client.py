@@ -57,19 +57,31 @@ def read_secret(namespace: str, name: str) -> tuple[dict[str, str], str] | None:
     """The Secret's decoded data and resourceVersion, or None when it does not exist.
 
     Undecodable values are left out, so they read as missing keys rather than crash a reconcile."""
+    found = read_secret_typed(namespace, name)
+    return (found[0], found[1]) if found is not None else None
+
+
+def read_secret_typed(namespace: str, name: str) -> tuple[dict[str, str], str, str, dict[str, str]] | None:
+    """Like read_secret, plus the Secret's type and labels (what marks it for a use)."""
     try:
         secret = client.CoreV1Api().read_namespaced_secret(name, namespace)
     except ApiException as exc:
         if exc.status == 404:
             return None
         raise
+    meta = secret.metadata
+    labels = {str(k): str(v) for k, v in ((meta.labels if meta else None) or {}).items()}
+    return _decoded(secret), str(meta.resource_version if meta else ""), str(secret.type or ""), labels
+
+
+def _decoded(secret: Any) -> dict[str, str]:
     data: dict[str, str] = {}
     for key, value in (secret.data or {}).items():
         try:
             data[key] = base64.b64decode(value, validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
             continue
-    return data, str(secret.metadata.resource_version if secret.metadata else "")
+    return data
 
 
 def _custom() -> client.CustomObjectsApi:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from ..api.v1alpha1 import (
@@ -18,7 +19,7 @@ from ..bmc.access import BMCAccess
 from ..bmc.credentials import CredentialsCheck
 from ..bmc.driver import BMCAuthError, BMCCommandError, BMCError, BMCUnsupported
 from ..bmc.governor import NotNow, backoff_delay
-from ..conditions import find, set_condition
+from ..conditions import find, set_condition, truncate
 from ..conditions import now as utcnow
 from .boot_job import JOB_ERRORS
 from .desired_state import RoleLookup, judge_convergence
@@ -88,7 +89,7 @@ def _clear_errors(status: BareMetalHostStatus) -> None:
 def _set_error(status: BareMetalHostStatus, generation: int, error_type: ErrorType, reason: str, message: str) -> None:
     status.operational_status = OperationalStatus.ERROR
     status.error_type = error_type
-    status.error_message = message
+    status.error_message = truncate(message)
     status.error_count += 1  # consecutive failures: drives backoff and alerts
     status.conditions = set_condition(status.conditions, "Ready", "False", reason, message, generation)
 
@@ -204,7 +205,8 @@ async def reconcile_pass(
         status.provisioning.state = step.next_state
         if step.error is None:
             ready(ctx, "False", *ENTERING[step.next_state])
-    desired, converge_events = judge_convergence(host, status, role)
+    # Templates render in worker processes and may take seconds: never on the event loop.
+    desired, converge_events = await asyncio.to_thread(judge_convergence, host, status, role)
     return PassResult(
         status,
         _finish(host, status, [*ctx.events, *converge_events]),

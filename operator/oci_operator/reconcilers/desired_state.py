@@ -15,7 +15,7 @@ from ..api.v1alpha1.hardware import Convergence, DesiredState
 from ..api.v1alpha1.meta import ConditionStatus
 from ..api.v1alpha1.noderole import NodeRole, ResourceType
 from ..conditions import find, set_condition
-from ..render import RenderError, render_string
+from ..render import TemplateFailed, render_user_templates
 from .outcome import EventSpec
 
 CLUSTER_LABEL = "oci.openstack.org/cluster"
@@ -54,21 +54,29 @@ def context(host: BareMetalHost, role: NodeRole) -> dict[str, Any]:
 
 
 def render_desired_state(host: BareMetalHost, role: NodeRole) -> Rendered | str:
-    """The host's document, or why it cannot be rendered (naming the resource)."""
-    values = context(host, role)
+    """The host's document, or why it cannot be rendered (naming the resource).
+
+    Blocks while the templates render in a worker process (with time, memory and output limits):
+    call it from a thread, never on the event loop."""
     resources: list[dict[str, Any]] = []
+    # Templated fields become their rendered text: a file's content, puppet's manifest and hiera.
+    slots: list[tuple[dict[str, Any], str, str, str]] = []  # item, field, rendered_as, what (for errors)
+    templates: list[str] = []
     for resource in role.spec.resources:
         item = resource.wire()
-        # Templated fields become their rendered text: a file's content, puppet's manifest and hiera.
         for field, rendered_as in TEMPLATED.get(resource.type, ()):
             template = item.pop(field, None)
-            if template is None:
-                continue
-            try:
-                item[rendered_as] = render_string(str(template), **values)
-            except RenderError as exc:
-                return f"{resource.type.value} {resource.name!r}: {field}: {exc}"
+            if template is not None:
+                slots.append((item, field, rendered_as, f"{resource.type.value} {resource.name!r}: {field}"))
+                templates.append(str(template))
         resources.append(item)
+    try:
+        texts = render_user_templates(templates, context(host, role)) if templates else []
+    except TemplateFailed as exc:
+        where = slots[exc.index][3] if 0 <= exc.index < len(slots) else f"NodeRole {role.name!r}"
+        return f"{where}: {exc}"
+    for (item, _, rendered_as, _), text in zip(slots, texts, strict=True):
+        item[rendered_as] = text
     document = {"host": host.name, "role": role.name, "roleGeneration": role.generation, "resources": resources}
     digest = hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     return Rendered({**document, "hash": digest}, digest)

@@ -5,11 +5,22 @@ missing value is an error at render time instead of an empty string in a boot sc
 
 from __future__ import annotations
 
+import shlex
 from functools import cache
 from typing import Any
 
 import jinja2
-import jinja2.sandbox
+
+from .limited import Limits, Renderer, TemplateFailed
+
+__all__ = [
+    "Limits",
+    "RenderError",
+    "TemplateFailed",
+    "configure_user_templates",
+    "render",
+    "render_user_templates",
+]
 
 
 class RenderError(Exception):
@@ -27,7 +38,22 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["partition"] = partition
+    env.filters["shquote"] = shquote
+    env.filters["line"] = one_line
     return env
+
+
+def shquote(value: object) -> str:
+    """One shell word, whatever `value` holds (device names reported by nodes reach shell commands)."""
+    return shlex.quote(str(value))
+
+
+def one_line(value: object) -> str:
+    """A value for a preseed or iPXE line: a line break would start a new directive, so refuse it."""
+    text = str(value)
+    if any(ch in text for ch in "\r\n\x00"):
+        raise RenderError(f"a line break in a value meant for one line: {text[:80]!r}")
+    return text
 
 
 def partition(device: str, number: int) -> str:
@@ -42,16 +68,24 @@ def render(template: str, **context: Any) -> str:
         raise RenderError(f"{template}: {exc}") from exc
 
 
-@cache
-def sandbox() -> jinja2.sandbox.SandboxedEnvironment:
-    """For templates users write (NodeRole files): sandboxed, strict, no file system access."""
-    return jinja2.sandbox.SandboxedEnvironment(
-        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
-    )
+_user_templates: list[Renderer] = []
 
 
-def render_string(template: str, **context: Any) -> str:
-    try:
-        return sandbox().from_string(template).render(**context)
-    except jinja2.TemplateError as exc:
-        raise RenderError(str(exc)) from exc
+def configure_user_templates(limits: Limits) -> None:
+    """Set the limits user templates render under (before the first render)."""
+    for renderer in _user_templates:
+        renderer.close()
+    _user_templates[:] = [Renderer(limits)]
+
+
+def user_templates() -> Renderer:
+    """For templates users write (NodeRole files): sandboxed, strict, in worker processes with limits
+    on time, memory and output (see render.limited). Blocking: call it from a thread."""
+    if not _user_templates:
+        _user_templates.append(Renderer())
+    return _user_templates[0]
+
+
+def render_user_templates(templates: list[str], context: dict[str, Any]) -> list[str]:
+    """Each template rendered with `context`; TemplateFailed says which failed and why."""
+    return user_templates().render(templates, context)

@@ -8,47 +8,59 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from .meta import WireModel
 
 MAC_PATTERN = r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$"
+# What a node reports is untrusted (anyone holding a boot job's token can send it) and some of it
+# reaches preseeds and shell commands: device paths are /dev/ paths whose components never start
+# with a dot (so never ".."), and no reported text holds control characters (no new preseed lines).
+DEVICE_PATH_PATTERN = r"^/dev/[A-Za-z0-9_:+-][A-Za-z0-9_.:+-]*(/[A-Za-z0-9_:+-][A-Za-z0-9_.:+-]*)*$"
+INTERFACE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$"
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+
+
+def _text(description: str, max_length: int = 256) -> Any:
+    return Field(description=description, max_length=max_length, pattern=TEXT_PATTERN)
 
 
 class CPU(WireModel):
-    arch: Annotated[str, Field(description="Architecture, e.g. x86_64.", max_length=64)] = ""
-    model: Annotated[str, Field(description="Model name of the first CPU.", max_length=256)] = ""
+    arch: Annotated[str, _text("Architecture, e.g. x86_64.", 64)] = ""
+    model: Annotated[str, _text("Model name of the first CPU.")] = ""
     count: Annotated[int, Field(description="Logical CPUs.", ge=0)] = 0
 
 
 class Disk(WireModel):
-    name: Annotated[str, Field(description="Linux device path, e.g. /dev/sda.", max_length=256)]
+    name: Annotated[
+        str, Field(description="Linux device path, e.g. /dev/sda.", max_length=128, pattern=DEVICE_PATH_PATTERN)
+    ]
     size_bytes: Annotated[int, Field(description="Size in bytes.", ge=0)] = 0
-    model: Annotated[str, Field(description="Model string.", max_length=256)] = ""
-    vendor: Annotated[str, Field(description="Vendor string.", max_length=256)] = ""
-    serial_number: Annotated[str, Field(description="Serial number.", max_length=256)] = ""
-    wwn: Annotated[str, Field(description="World Wide Name.", max_length=256)] = ""
+    model: Annotated[str, _text("Model string.")] = ""
+    vendor: Annotated[str, _text("Vendor string.")] = ""
+    serial_number: Annotated[str, _text("Serial number.")] = ""
+    wwn: Annotated[str, _text("World Wide Name.")] = ""
     rotational: Annotated[bool, Field(description="True for spinning disks.")] = False
 
 
 class LLDPNeighbour(WireModel):
-    switch: Annotated[str, Field(description="Chassis name or ID of the switch.", max_length=256)] = ""
-    port: Annotated[str, Field(description="Port ID or description on the switch.", max_length=256)] = ""
+    switch: Annotated[str, _text("Chassis name or ID of the switch.")] = ""
+    port: Annotated[str, _text("Port ID or description on the switch.")] = ""
 
 
 class NIC(WireModel):
-    name: Annotated[str, Field(description="Interface name.", max_length=64)]
+    name: Annotated[str, Field(description="Interface name.", max_length=64, pattern=INTERFACE_PATTERN)]
     mac: Annotated[str, Field(description="MAC address.", pattern=MAC_PATTERN)]
     speed_mbps: Annotated[int, Field(description="Link speed; 0 when unknown or down.", ge=0)] = 0
     lldp: Annotated[LLDPNeighbour | None, Field(description="Switch port seen over LLDP, when any.")] = None
 
 
 class SystemVendor(WireModel):
-    manufacturer: Annotated[str, Field(description="DMI system manufacturer.", max_length=256)] = ""
-    product: Annotated[str, Field(description="DMI product name.", max_length=256)] = ""
-    serial_number: Annotated[str, Field(description="DMI serial number.", max_length=256)] = ""
+    manufacturer: Annotated[str, _text("DMI system manufacturer.")] = ""
+    product: Annotated[str, _text("DMI product name.")] = ""
+    serial_number: Annotated[str, _text("DMI serial number.")] = ""
 
 
 class HardwareDetails(WireModel):
@@ -82,6 +94,13 @@ class BootReport(WireModel):
     step: Annotated[BootStep, Field(description="Last milestone reached.")]
     time: Annotated[datetime, Field(description="When it was reached.")]
     message: Annotated[str, Field(description="Details the node sent (errors, last log lines).", max_length=4096)] = ""
+    source: Annotated[str, Field(description="Address the milestone came from.", max_length=64)] = ""
+    refused: Annotated[
+        int, Field(description="Reports refused because an earlier one had already ended this job.", ge=0)
+    ] = 0
+    last_refused: Annotated[
+        str, Field(description="The last refused report: what, when and from where.", max_length=512)
+    ] = ""
 
 
 class ResourceReport(WireModel):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from ..credentials import CREDENTIALS_TYPE
 from . import control
 from .fleet import Credentials, Fleet
 from .node import SimulatedNode, hardware_for
@@ -61,7 +62,7 @@ def manifests(fleet: Fleet) -> list[dict[str, object]]:
                 "apiVersion": "v1",
                 "kind": "Secret",
                 "metadata": {"name": secret},
-                "type": "Opaque",
+                "type": CREDENTIALS_TYPE,
                 "stringData": {"username": bmc.credentials.username, "password": bmc.credentials.password},
             }
         )

@@ -1,0 +1,68 @@
+"""Issue 16 #11: two hosts on one BMC address with different Secrets do not fight over its session."""
+
+from __future__ import annotations
+
+from oci_operator.bmc.access import BMCPool
+from oci_operator.bmc.credentials import (
+    CREDENTIALS_LABEL,
+    CREDENTIALS_TYPE,
+    CredentialsProblem,
+    check_secret,
+    marked,
+)
+from oci_operator.bmc.governor import Governor, GovernorConfig
+from oci_operator.conditions import SHARED_BMC, find, note_shared_bmc
+from support.fake_bmc import FakeDriver
+
+
+def test_alternating_hosts_with_different_credentials_keep_their_own_sessions() -> None:
+    made: list[tuple[str, str]] = []
+    drivers: list[FakeDriver] = []
+
+    def factory(address: str, username: str, password: str, tls: object) -> FakeDriver:
+        made.append((address, username))
+        drivers.append(FakeDriver())
+        return drivers[-1]
+
+    pool = BMCPool(Governor(GovernorConfig()), factory=factory)  # type: ignore[arg-type]
+    first = check_secret("a", {"username": "alice", "password": "p1"}, "1").credentials
+    second = check_secret("b", {"username": "bob", "password": "p2"}, "1").credentials
+    assert first is not None
+    assert second is not None
+    for _ in range(5):  # passes of the two hosts, interleaved
+        a = pool.access("ipmi://10.0.0.5", first, owner="ns1/a")
+        b = pool.access("ipmi://10.0.0.5", second, owner="ns2/b")
+        assert a.driver is not b.driver
+    assert made == [("ipmi://10.0.0.5", "alice"), ("ipmi://10.0.0.5", "bob")]  # one session each, never reopened
+    assert all("close" not in d.commands for d in drivers)
+
+
+def test_only_secrets_marked_for_bmc_credentials_are_used() -> None:
+    data = {"username": "admin", "password": "p"}
+    assert marked(CREDENTIALS_TYPE, {})
+    assert marked("Opaque", {CREDENTIALS_LABEL: "true"})
+    assert not marked("Opaque", {})
+    assert not marked("kubernetes.io/basic-auth", {CREDENTIALS_LABEL: "yes"})
+    check = check_secret("app-auth", data, "1", is_marked=False)
+    assert check.credentials is None
+    assert check.problem is CredentialsProblem.UNMARKED
+    assert CREDENTIALS_TYPE in check.detail
+
+
+def test_hosts_naming_one_address_see_each_other() -> None:
+    pool = BMCPool(Governor(GovernorConfig()), factory=lambda *_: FakeDriver())  # type: ignore[arg-type,return-value]
+    assert pool.claim("n1/a", "ipmi://10.0.0.5") == []
+    assert pool.claim("n2/b", "ipmi://10.0.0.5") == ["n1/a"]
+    assert pool.claim("n1/a", "ipmi://10.0.0.5") == ["n2/b"]
+    assert pool.claim("n1/c", "ipmi://10.0.0.6") == []
+    pool.release("n2/b")
+    assert pool.claim("n1/a", "ipmi://10.0.0.5") == []
+
+
+def test_the_shared_condition_comes_and_goes() -> None:
+    conditions = note_shared_bmc([], "ipmi://10.0.0.5", ["n2/b"], 1)
+    shared = find(conditions, SHARED_BMC)
+    assert shared is not None
+    assert (shared.status, shared.reason) == ("True", "SharedBMCAddress")
+    assert "n2/b" in shared.message
+    assert find(note_shared_bmc(conditions, "ipmi://10.0.0.5", [], 1), SHARED_BMC) is None
