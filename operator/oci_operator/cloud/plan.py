@@ -192,7 +192,7 @@ def _cluster_facts(cluster: str, spec: OpenStackClusterSpec, topo: Topology, ini
     }
 
 
-def _host_facts(member: Member, topo: Topology, spec: OpenStackClusterSpec, pki: Pki) -> dict[str, Any]:
+def _host_facts(cluster: str, member: Member, topo: Topology, spec: OpenStackClusterSpec, pki: Pki) -> dict[str, Any]:
     cert, key = pki.host_pair(member.hostname)
     ca = _b64(pki.ca_pem())
     facts: dict[str, Any] = {
@@ -206,7 +206,7 @@ def _host_facts(member: Member, topo: Topology, spec: OpenStackClusterSpec, pki:
         else spec.management_network.interface,
         "ssh_listen_ips": ["127.0.0.1", member.address],
         "etc_hosts": _b64(_etc_hosts(topo, spec)),
-        "oci_facts": _b64(yaml.safe_dump({"oci_role": str(member.role), "oci_cluster": member.hostname})),
+        "oci_facts": _b64(yaml.safe_dump({"oci_role": str(member.role), "oci_cluster": cluster})),
         "ssl_cert_snakeoil_pem": _b64(cert),
         "ssl_cert_snakeoil_key": _b64(key),
         "oci_pki_root_ca": ca,
@@ -301,7 +301,7 @@ def plan(
     shared = _cluster_facts(cluster, spec, topo, initial_cluster_setup)
     planned = []
     for member in topo.members:
-        facts = shared | _host_facts(member, topo, spec, pki)
+        facts = shared | _host_facts(cluster, member, topo, spec, pki)
         layers = _overrides_for(spec, member)
         role_class = ROLE_CLASS[member.role]
         classes = [_build(model, member, facts, secrets, {}, layers) for model in BASE_CLASSES]

@@ -18,6 +18,9 @@ HOSTNAME_ANNOTATION = "oci.openstack.org/hostname"
 """Optional annotation: the host's own FQDN instead of <cluster>-<role>-<N>.<domain>."""
 ADDRESS_ANNOTATION = "oci.openstack.org/management-address"
 """Optional annotation: the host's management address instead of one taken from the cluster's range."""
+DATA_DISKS_ANNOTATION = "oci.openstack.org/data-disks"
+"""Optional annotation: the disks OSDs, swift or cinder take (e.g. "sdb,sdc"); else inspection's disks but
+the first."""
 
 
 class CloudRole(StrEnum):
