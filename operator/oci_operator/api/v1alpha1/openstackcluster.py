@@ -190,9 +190,9 @@ class Tunables(WireModel):
     install_telemetry: Annotated[bool, Field(description="Install ceilometer, gnocchi, aodh.")] = True
     install_designate: Annotated[bool, Field(description="Install Designate (DNS).")] = False
     install_magnum: Annotated[bool, Field(description="Install Magnum (container clusters).")] = False
-    cpu_allocation_ratio: Annotated[float, Field(description="Nova CPU overcommit.", gt=0)] = 16.0
-    ram_allocation_ratio: Annotated[float, Field(description="Nova RAM overcommit.", gt=0)] = 1.5
-    disk_allocation_ratio: Annotated[float, Field(description="Nova disk overcommit.", gt=0)] = 1.0
+    cpu_allocation_ratio: Annotated[float, Field(description="Nova CPU overcommit.", ge=0.01)] = 16.0
+    ram_allocation_ratio: Annotated[float, Field(description="Nova RAM overcommit.", ge=0.01)] = 1.5
+    disk_allocation_ratio: Annotated[float, Field(description="Nova disk overcommit.", ge=0.01)] = 1.0
     nova_reserved_host_memory_mb: Annotated[int, Field(description="RAM kept for the hypervisor.", ge=0)] = 16384
     haproxy_timeout_client: Annotated[str, Field(description="haproxy client timeout.", max_length=16)] = "1m"
     haproxy_timeout_server: Annotated[str, Field(description="haproxy server timeout.", max_length=16)] = "1m"
@@ -248,11 +248,11 @@ class OpenStackClusterSpec(WireModel):
     sql_vip: Annotated[VirtualIP | None, Field(description="A separate VIP for SQL nodes.")] = None
     messaging_vip: Annotated[VirtualIP | None, Field(description="A separate VIP for messaging nodes.")] = None
     roles: Annotated[RoleCounts, Field(description="How many hosts each role has (e.g. controller: 3).")]
-    tunables: Annotated[Tunables, Field(description="OCI's per-cluster variables.")] = Tunables()
+    tunables: Annotated[Tunables, Field(default_factory=Tunables, description="OCI's per-cluster variables.")]
     overrides: Annotated[Overrides, Field(description="Class parameters set by hand, per role or host.")] = Overrides()
-    certificates: Annotated[CertificateSettings, Field(description="Host and VIP certificates.")] = (
-        CertificateSettings()
-    )
+    certificates: Annotated[
+        CertificateSettings, Field(default_factory=CertificateSettings, description="Host and VIP certificates.")
+    ]
 
     @model_validator(mode="after")
     def _vips(self) -> OpenStackClusterSpec:
