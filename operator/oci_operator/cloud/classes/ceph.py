@@ -6,26 +6,22 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from .base import CephKey, Fqdn, Ipv4, Name
-from .common import CephClient, Machine, Network, Vip
+from .base import CephKey, Name
+from .common import CephClient, Machine, Masters, Network, Vip
 
 
-class CephMon(Machine, Vip, Network, CephClient):
+class CephMon(Machine, Vip, Network, CephClient, Masters):
     oci_class: ClassVar[str] = "oci::cephmon"
 
-    all_masters: list[Fqdn]
-    all_masters_ip: list[Ipv4]
     self_signed_api_cert: bool
     ceph_bootstrap_osd_key: CephKey
     ceph_mon_key: CephKey
     ceph_mgr_key: CephKey
 
 
-class CephOsd(Machine, Vip, Network, CephClient):
+class CephOsd(Machine, Vip, Network, CephClient, Masters):
     oci_class: ClassVar[str] = "oci::cephosd"
 
-    all_masters: list[Fqdn]
-    all_masters_ip: list[Ipv4]
     self_signed_api_cert: bool
     bgp_to_the_host: bool
     ceph_osd_initial_setup: bool

@@ -4,33 +4,18 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from .base import CephKey, Fqdn, HexSecret, Ipv4, Name, SshPrivate, SshPublic, UuidSecret
-from .common import CephClient, FirstMaster, Machine, Network, Release, Vip
+from .base import CephKey, HexSecret, Name, SshPrivate, SshPublic, UuidSecret
+from .common import CephClient, FirstMaster, Machine, Network, NeutronAgents, OpenStackPeers, Release, Vip
 
 
-class Compute(Machine, Release, Vip, Network, FirstMaster, CephClient):
+class Compute(Machine, Release, Vip, Network, FirstMaster, CephClient, OpenStackPeers, NeutronAgents):
     oci_class: ClassVar[str] = "oci::compute"
 
-    cluster_name: Name
-    cluster_domain: Name
-    all_masters: list[Fqdn]
-    all_masters_ip: list[Ipv4]
-    messaging_nodes_for_notifs: bool
-    all_rabbits: list[Fqdn] | None = None
-    all_rabbits_ips: list[Ipv4] | None = None
-    sql_vip_ip: Ipv4
-    vmnet_ip: Ipv4
-    bridge_mapping_list: list[Name]
-    external_network_list: list[Name]
-    self_signed_api_cert: bool
-    bgp_to_the_host: bool
-    use_dynamic_routing: bool
     cluster_has_osds: bool
     use_ceph_if_available: bool
     backup_backend: Name
     has_subrole_dhcp_agent: bool
     has_subrole_ceilometer: bool
-    has_subrole_designate: bool
     block_devices: list[Name]  # OSD disks when the compute node is also a ceph OSD
 
     ceph_bootstrap_osd_key: CephKey

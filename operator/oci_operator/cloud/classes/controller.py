@@ -5,18 +5,16 @@ from __future__ import annotations
 from typing import ClassVar
 
 from .base import Base64Secret, CephKey, Fqdn, HexSecret, Ipv4, Name, Prefix, RndcKey, SshPrivate, SshPublic, UuidSecret
-from .common import CephClient, FirstMaster, Machine, Network, Release, Vip
+from .common import CephClient, FirstMaster, Machine, Masters, Network, Release, Vip
 
 
-class Controller(Machine, Release, Vip, Network, FirstMaster, CephClient):
+class Controller(Machine, Release, Vip, Network, FirstMaster, CephClient, Masters):
     oci_class: ClassVar[str] = "oci::controller"
 
     cluster_name: Name
     machine_iface: Name
     initial_cluster_setup: bool
     is_first_master: bool
-    all_masters: list[Fqdn]
-    all_masters_ip: list[Ipv4]
     other_masters: list[Fqdn]
     other_masters_ip: list[Ipv4]
     non_first_master_controllers: list[Fqdn]

@@ -5,17 +5,15 @@ from __future__ import annotations
 from typing import ClassVar
 
 from .base import CephKey, Fqdn, HexSecret, Ipv4, Name, Prefix, UuidSecret
-from .common import CephClient, FirstMaster, Machine, Release, Vip
+from .common import CephClient, FirstMaster, Machine, Masters, Release, Vip
 
 
-class Messaging(Machine, Release, Vip, FirstMaster, CephClient):
+class Messaging(Machine, Release, Vip, FirstMaster, CephClient, Masters):
     oci_class: ClassVar[str] = "oci::messaging"
 
     cluster_name: Name
     machine_iface: Name
     initial_cluster_setup: bool
-    all_masters: list[Fqdn]
-    all_masters_ip: list[Ipv4]
     first_rabbit: Fqdn
     is_first_rabbit: bool
     all_rabbits: list[Fqdn]

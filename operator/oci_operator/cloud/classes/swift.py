@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar
 from pydantic import Field
 
 from .base import Fqdn, HexSecret, Ipv4, Name
-from .common import FirstMaster, Machine, Network, Release, Vip
+from .common import FirstMaster, Machine, Masters, Network, Notifications, Release, Vip
 
 
 class SwiftRing(Machine, Network):
@@ -24,14 +24,11 @@ class SwiftRing(Machine, Network):
     pass_swift_hashpathsuffix: HexSecret
 
 
-class SwiftProxy(SwiftRing, Release, Vip, FirstMaster):
+class SwiftProxy(SwiftRing, Release, Vip, FirstMaster, Masters, Notifications):
     oci_class: ClassVar[str] = "oci::swiftproxy"
 
     swiftproxy_hostname: Name
     block_devices: list[Name]  # a proxy may store too; none is an empty list, never undef
-    messaging_nodes_for_notifs: bool
-    all_rabbits: list[Fqdn] | None = None
-    all_rabbits_ips: list[Ipv4] | None = None
     pass_swift_authtoken: HexSecret
     pass_swift_messaging: HexSecret
     pass_haproxy_stats: HexSecret
