@@ -187,7 +187,9 @@ def reconcile_cluster(cluster: OpenStackCluster, store: ClusterStore) -> tuple[O
         # Placing the hosts first gives each certificate its address.
         dry = plan(cluster.name, cluster.spec, members, secrets.references(), pki.References(), True)
         material.addresses = {h.hostname: h.address for h in dry.hosts}
-        initial = not in_use
+        # Galera bootstrap, RabbitMQ joins, corosync's VIP: gated until the roll-out records that the
+        # controllers' first runs succeeded (OCI: after the third controller's successful puppet run).
+        initial = not status.initial_setup_done
         the_plan = plan(cluster.name, cluster.spec, members, passwords, material, initial)
     except (TopologyError, PlanError) as exc:
         return _finish(cluster, status, False, "InvalidTopology", str(exc)), None

@@ -270,6 +270,13 @@ class OpenStackClusterStatus(StatusBase):
         Field(description="The cluster secrets were handed to hosts: losing them must stop the cluster."),
     ] = None
     planned_hosts: Annotated[int | None, Field(description="Hosts in the last plan.", ge=0)] = None
+    initial_setup_done: Annotated[
+        bool | None,
+        Field(
+            description="The controllers' first puppet runs succeeded (OCI's initial_cluster_setup turns false); "
+            "recorded by the roll-out."
+        ),
+    ] = None
 
 
 class OpenStackCluster(Resource):
