@@ -84,6 +84,35 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cluster_plan(args: argparse.Namespace) -> int:
+    import json
+
+    import yaml
+
+    from .cloud.manifests import ManifestError, offline_plan, report
+    from .cloud.plan import PlanError
+    from .cloud.topology import TopologyError
+
+    documents = []
+    try:
+        for path in args.file:
+            with open(path, encoding="utf-8") if path != "-" else sys.stdin as stream:
+                documents += [doc for doc in yaml.safe_load_all(stream) if isinstance(doc, dict)]
+        cluster, the_plan = offline_plan(documents, initial_cluster_setup=not args.running)
+    except (OSError, yaml.YAMLError) as exc:
+        print(f"oci-operator cluster plan: {exc}", file=sys.stderr)
+        return 2
+    except (ManifestError, PlanError, TopologyError) as exc:
+        print(f"oci-operator cluster plan: invalid cluster: {exc}", file=sys.stderr)
+        return 1
+    out = report(cluster, the_plan)
+    if args.output == "json":
+        print(json.dumps(out, indent=2))
+    else:
+        print(yaml.safe_dump(out, sort_keys=False), end="")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="oci-operator", description=__doc__)
     top.add_argument("--version", action="version", version=__version__)
@@ -154,6 +183,21 @@ def parser() -> argparse.ArgumentParser:
 
     boot_main.add_arguments(boot)
     boot.set_defaults(func=boot_main.run)
+
+    cluster = sub.add_parser("cluster", help="OpenStackCluster tools")
+    cluster_sub = cluster.add_subparsers(dest="cluster_command", required=True)
+    plan = cluster_sub.add_parser(
+        "plan",
+        help="print per host the puppet-module-oci classes and parameters (offline; secrets as references)",
+    )
+    plan.add_argument(
+        "-f", "--file", action="append", required=True, help="cluster and host manifests (repeatable; - for stdin)"
+    )
+    plan.add_argument("--output", "-o", choices=("yaml", "json"), default="yaml")
+    plan.add_argument(
+        "--running", action="store_true", help="plan for a cloud already set up (initial_cluster_setup false)"
+    )
+    plan.set_defaults(func=_cluster_plan)
 
     sim = sub.add_parser("bmc-sim", help="run virtual BMCs speaking IPMI on loopback UDP (tests, demos)")
     from .bmc.sim import main as sim_main

@@ -5,10 +5,11 @@ from __future__ import annotations
 import kopf
 
 from ..config import OperatorConfig
-from . import baremetalhost, settings, simple
+from . import baremetalhost, openstackcluster, settings, simple
 
 
 def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
     settings.register(registry, config)
     baremetalhost.register(registry, config)
     simple.register(registry, config)
+    openstackcluster.register(registry, config)

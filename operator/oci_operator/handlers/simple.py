@@ -1,5 +1,5 @@
-"""NodeRole and OpenStackCluster handlers: validate, keep observedGeneration current; a NodeRole also
-counts its converged hosts (on change and on a timer) and wakes its hosts when it changes."""
+"""NodeRole handlers: validate, keep observedGeneration current, count the role's converged hosts (on
+change and on a timer) and wake its hosts when the role changes."""
 
 from __future__ import annotations
 
@@ -9,19 +9,14 @@ from typing import Any
 import kopf
 from pydantic import ValidationError
 
-from ..api.v1alpha1 import GROUP, VERSION, BareMetalHost, NodeRole, OpenStackCluster
+from ..api.v1alpha1 import GROUP, VERSION, BareMetalHost, NodeRole
 from ..api.v1alpha1.meta import Resource
 from ..config import OperatorConfig
 from ..k8s import client as k8s
 from ..reconcilers.noderole import reconcile_noderole
 from ..reconcilers.outcome import Outcome
-from ..reconcilers.simple import reconcile_validated
 from .baremetalhost import wake_hosts_of_role
 from .common import Logger, run_reconcile
-
-
-async def reconcile_resource(obj: Resource) -> Outcome:
-    return reconcile_validated(obj, obj.status)
 
 
 async def reconcile_role(obj: Resource) -> Outcome:
@@ -56,9 +51,3 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
     kopf.timer(GROUP, VERSION, plural, registry=registry, id="count-hosts", interval=interval, initial_delay=interval)(
         on_role
     )
-
-    async def on_cluster(body: kopf.Body, patch: kopf.Patch, logger: Logger, **_: Any) -> None:
-        await run_reconcile(OpenStackCluster, body, patch, logger, reconcile_resource)
-
-    for decorate in (kopf.on.create, kopf.on.update, kopf.on.resume):
-        decorate(GROUP, VERSION, OpenStackCluster.info.plural, registry=registry, id="reconcile")(on_cluster)
