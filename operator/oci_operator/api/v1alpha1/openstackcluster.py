@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -234,6 +235,66 @@ class RoleCounts(WireModel):
         return {role: getattr(self, role.value) for role in CloudRole if getattr(self, role.value)}
 
 
+PROFILE_NAME = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+LABEL_KEY = r"^([a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$"
+LABEL_VALUE = r"^([A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?)?$"
+
+
+class HardwareProfile(WireModel):
+    """What a host must have to take a role, in the spirit of OCI's hardware-profiles.json; matched
+    against the host's status.hardware. A limit left out does not apply."""
+
+    name: Annotated[str, Field(description="Profile name, used in explanations.", pattern=PROFILE_NAME, max_length=63)]
+    product_names: Annotated[
+        list[Annotated[str, Field(max_length=256)]],
+        Field(default_factory=list, description="DMI product names accepted (exact); any when empty.", max_length=64),
+    ]
+    ram_min_gib: Annotated[int | None, Field(description="Least RAM in GiB.", ge=0)] = None
+    ram_max_gib: Annotated[int | None, Field(description="Most RAM in GiB.", ge=0)] = None
+    cpu_count_min: Annotated[int | None, Field(description="Least logical CPUs.", ge=0)] = None
+    cpu_count_max: Annotated[int | None, Field(description="Most logical CPUs.", ge=0)] = None
+    disk_count_min: Annotated[int | None, Field(description="Least disks that qualify (size, kind).", ge=0)] = None
+    disk_count_max: Annotated[int | None, Field(description="Most disks that qualify (size, kind).", ge=0)] = None
+    disk_min_gib: Annotated[int | None, Field(description="A disk qualifies from this size in GiB.", ge=0)] = None
+    disk_rotational: Annotated[
+        bool | None, Field(description="A disk qualifies only if spinning (true) or solid-state (false).")
+    ] = None
+    nic_count_min: Annotated[int | None, Field(description="Least NICs that qualify (speed).", ge=0)] = None
+    nic_speed_min_mbps: Annotated[int | None, Field(description="A NIC qualifies from this link speed.", ge=0)] = None
+
+    @model_validator(mode="after")
+    def _ranges(self) -> HardwareProfile:
+        for low, high in (("ram_min_gib", "ram_max_gib"), ("cpu_count_min", "cpu_count_max"),
+                          ("disk_count_min", "disk_count_max")):  # fmt: skip
+            lo, hi = getattr(self, low), getattr(self, high)
+            if lo is not None and hi is not None and lo > hi:
+                raise ValueError(f"profile {self.name}: {low} is above {high}")
+        return self
+
+
+class RoleSelection(WireModel):
+    """How a role takes available hosts: labels they must carry and/or hardware profiles (first that
+    matches wins; the order is a preference)."""
+
+    match_labels: Annotated[
+        dict[str, Annotated[str, Field(pattern=LABEL_VALUE, max_length=63)]],
+        Field(default_factory=dict, description="Labels a host must carry (all of them)."),
+    ]
+    profiles: Annotated[
+        list[Annotated[str, Field(pattern=PROFILE_NAME, max_length=63)]],
+        Field(default_factory=list, description="Names of spec.hardwareProfiles; any hardware when empty.",
+              max_length=32),
+    ]  # fmt: skip
+
+    @model_validator(mode="after")
+    def _label_keys(self) -> RoleSelection:
+        # Checked here: a CRD schema cannot constrain map keys (no patternProperties in structural schemas).
+        bad = [k for k in self.match_labels if len(k) > 317 or not re.match(LABEL_KEY, k)]
+        if bad:
+            raise ValueError(f"matchLabels: {', '.join(sorted(bad))} is not a label key")
+        return self
+
+
 class OpenStackClusterSpec(WireModel):
     """The cloud's desired shape: what OCI's cluster record and its ENC inputs hold."""
 
@@ -253,12 +314,35 @@ class OpenStackClusterSpec(WireModel):
     certificates: Annotated[
         CertificateSettings, Field(default_factory=CertificateSettings, description="Host and VIP certificates.")
     ]
+    hardware_profiles: Annotated[
+        list[HardwareProfile],
+        Field(default_factory=list, description="Hardware profiles roles select hosts by.", max_length=64),
+    ]
+    selection: Annotated[
+        dict[str, RoleSelection],
+        Field(
+            default_factory=dict,
+            description="Per role (key: role name), which available hosts it takes. A role left out takes the "
+            "hosts labelled with the cluster and the role.",
+        ),
+    ]
 
     @model_validator(mode="after")
     def _vips(self) -> OpenStackClusterSpec:
         if not self.api_vip.hostname:
             # Without it OCI's catalog holds URLs like https://:443/identity and still compiles.
             raise ValueError("apiVip.hostname is required (oci::controller's vip_hostname)")
+        names = [p.name for p in self.hardware_profiles]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"hardwareProfiles: {', '.join(twice)} defined twice")
+        unknown_roles = sorted(set(self.selection) - {r.value for r in CloudRole})
+        if unknown_roles:
+            raise ValueError(f"selection: {', '.join(unknown_roles)} is not a role ({', '.join(CloudRole)})")
+        for role, chosen in sorted(self.selection.items()):
+            missing = [p for p in chosen.profiles if p not in names]
+            if missing:
+                raise ValueError(f"selection.{role}.profiles: {', '.join(missing)} is not in hardwareProfiles")
         return self
 
 
