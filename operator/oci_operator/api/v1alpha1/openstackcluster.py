@@ -346,6 +346,47 @@ class OpenStackClusterSpec(WireModel):
         return self
 
 
+class RoleStatus(WireModel):
+    """How far one role is: hosts wanted, taken, installed, converged, failed."""
+
+    desired: Annotated[int, Field(description="Hosts the spec asks for.", ge=0)] = 0
+    assigned: Annotated[int, Field(description="Hosts selection gave the role.", ge=0)] = 0
+    provisioned: Annotated[int, Field(description="Assigned hosts with Debian installed.", ge=0)] = 0
+    converged: Annotated[int, Field(description="Assigned hosts converged for their current desired state.", ge=0)] = 0
+    failed: Annotated[int, Field(description="Assigned hosts whose provisioning or convergence failed.", ge=0)] = 0
+    short_reason: Annotated[
+        str | None, Field(description="Why the role has fewer hosts than desired (selection's summary).",
+                          max_length=4096)
+    ] = None  # fmt: skip
+
+
+class HostStatus(WireModel):
+    """One host the cluster took: its role, name and address (recorded here so they never move)."""
+
+    role: Annotated[CloudRole, Field(description="The OCI role the host plays.")]
+    hostname: Annotated[str | None, Field(description="The host's FQDN.", pattern=FQDN, max_length=253)] = None
+    address: Annotated[str | None, Field(description="The host's management address.", pattern=IPV4)] = None
+    profile: Annotated[
+        str | None, Field(description="The hardware profile that matched.", pattern=PROFILE_NAME, max_length=63)
+    ] = None
+
+
+class RolloutStatus(WireModel):
+    """Where OCI's install order stands. Hosts are recorded as released before any of them is touched."""
+
+    step: Annotated[
+        str | None, Field(description='Current step and its progress, e.g. "controller 2/3".', max_length=256)
+    ] = None
+    phase: Annotated[
+        Literal["Progressing", "Paused", "Short", "Failed", "Complete"] | None,
+        Field(description="Progressing, Paused, Short (a role lacks hosts), Failed or Complete."),
+    ] = None
+    released: Annotated[
+        list[Annotated[str, Field(max_length=253)]],
+        Field(default_factory=list, description="Hosts the roll-out let provision (BareMetalHost names)."),
+    ]
+
+
 class OpenStackClusterStatus(StatusBase):
     """Validation, secrets and plan of the cloud."""
 
@@ -361,6 +402,14 @@ class OpenStackClusterStatus(StatusBase):
             "recorded by the roll-out."
         ),
     ] = None
+    roles: Annotated[
+        dict[str, RoleStatus] | None, Field(description="Per role (key: role name): desired, assigned, ... hosts.")
+    ] = None
+    hosts: Annotated[
+        dict[str, HostStatus] | None,
+        Field(description="Per BareMetalHost name: its role, hostname and management address."),
+    ] = None
+    rollout: Annotated[RolloutStatus | None, Field(description="Where OCI's install order stands.")] = None
 
 
 class OpenStackCluster(Resource):
@@ -374,6 +423,7 @@ class OpenStackCluster(Resource):
             condition_column("Ready"),
             reason_column("Ready"),
             PrinterColumn("Hosts", ".status.plannedHosts", type="integer", description="Hosts in the last plan."),
+            PrinterColumn("Step", ".status.rollout.step", description='Current roll-out step, e.g. "controller 2/3".'),
             AGE,
         ),
     )
