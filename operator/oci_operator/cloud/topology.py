@@ -4,10 +4,11 @@ the roles present. Peers are ordered by hostname, as OCI's ENC orders them."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..api.v1alpha1.openstackcluster import CloudRole, OpenStackClusterSpec
+from .addresses import allocate
 
 ROLE_ORDER: tuple[CloudRole, ...] = tuple(CloudRole)
 """Role blocks in the address range follow this order (new roles go at the end, never in between)."""
@@ -84,17 +85,23 @@ def _block_starts(spec: OpenStackClusterSpec) -> dict[CloudRole, int]:
     return starts
 
 
-def place(cluster: str, spec: OpenStackClusterSpec, hosts: Iterable[ClusterHost]) -> list[Member]:
+def place(
+    cluster: str, spec: OpenStackClusterSpec, hosts: Iterable[ClusterHost], recorded: Mapping[str, str] | None = None
+) -> list[Member]:
     """Name and address every host: `<cluster>-<role>-<N>.<domain>` and the N-th address of its role's
-    block, unless the host brings its own. Raises TopologyError listing every problem found."""
+    block, unless the host brings its own. With `recorded` (host -> address, from status.hosts) a host
+    keeps its recorded address and a new one takes its block address only when free (addresses.py), so
+    changing the counts never moves a host. Raises TopologyError listing every problem found."""
     problems = check_roles(spec)
     net = spec.management_network.network
     first = ipaddress.IPv4Address(spec.management_network.address_range.start)
     starts = _block_starts(spec)
     members: list[Member] = []
+    vips = {v.address for v in (spec.api_vip, spec.sql_vip, spec.messaging_vip) if v is not None}
     by_role: dict[CloudRole, list[ClusterHost]] = {}
     for host in hosts:
         by_role.setdefault(host.role, []).append(host)
+    kept: list[tuple[int, ClusterHost]] = []
     for role, group in by_role.items():
         group.sort(key=lambda h: h.name)
         declared = spec.roles.counts().get(role, 0)
@@ -102,15 +109,27 @@ def place(cluster: str, spec: OpenStackClusterSpec, hosts: Iterable[ClusterHost]
             names = ", ".join(h.name for h in group[declared:])
             problems.append(f"role {role} declares {declared} hosts but {len(group)} carry it (extra: {names})")
             group = group[:declared]
-        for index, host in enumerate(group, start=1):
-            hostname = host.hostname or f"{cluster}-{role}-{index}.{spec.domain}"
-            address = host.address or str(first + starts[role] + index - 1)
-            try:
-                if ipaddress.IPv4Address(address) not in net:
-                    problems.append(f"host {host.name}: address {address} is outside {net}")
-            except ValueError:
-                problems.append(f"host {host.name}: {address!r} is not an IPv4 address")
-            members.append(Member(host.name, role, index, hostname, address, host.block_devices))
+        kept += enumerate(group, start=1)
+    block = {host.name: str(first + starts[host.role] + index - 1) for index, host in kept}
+    if recorded is not None:
+        kept.sort(key=lambda k: (ROLE_ORDER.index(k[1].role), k[1].name))
+        fixed = {h.name: h.address for _, h in kept if h.address}
+        allocation = allocate(
+            spec.management_network, [h.name for _, h in kept], recorded, fixed=fixed, preferred=block, reserved=vips
+        )
+        problems += allocation.problems
+        block = allocation.addresses
+    for index, host in kept:
+        hostname = host.hostname or f"{cluster}-{host.role}-{index}.{spec.domain}"
+        address = host.address or block.get(host.name)
+        if address is None:
+            continue  # allocate() said why
+        try:
+            if ipaddress.IPv4Address(address) not in net:
+                problems.append(f"host {host.name}: address {address} is outside {net}")
+        except ValueError:
+            problems.append(f"host {host.name}: {address!r} is not an IPv4 address")
+        members.append(Member(host.name, host.role, index, hostname, address, host.block_devices))
     for attr in ("hostname", "address"):
         seen: dict[str, str] = {}
         for member in members:
@@ -118,7 +137,6 @@ def place(cluster: str, spec: OpenStackClusterSpec, hosts: Iterable[ClusterHost]
             if value in seen:
                 problems.append(f"hosts {seen[value]} and {member.name} share the {attr} {value}")
             seen[value] = member.name
-    vips = {v.address for v in (spec.api_vip, spec.sql_vip, spec.messaging_vip) if v is not None}
     problems += [f"host {m.name}: address {m.address} is a VIP" for m in members if m.address in vips]
     if problems:
         raise TopologyError(problems)
@@ -174,8 +192,10 @@ class Topology:
         return next((name for name, present in order if present), "")
 
 
-def topology(cluster: str, spec: OpenStackClusterSpec, hosts: Iterable[ClusterHost]) -> Topology:
-    members = place(cluster, spec, hosts)
+def topology(
+    cluster: str, spec: OpenStackClusterSpec, hosts: Iterable[ClusterHost], recorded: Mapping[str, str] | None = None
+) -> Topology:
+    members = place(cluster, spec, hosts, recorded)
     if members and not any(m.role == CloudRole.CONTROLLER for m in members):
         # Every role's parameters name the first master: controllers are enrolled first.
         raise TopologyError(["no controller host carries the cluster's label yet: the first master is unknown"])
