@@ -14,6 +14,7 @@ from oci_operator.cloud.rollout import (
     is_paused,
     steps,
 )
+from support.cloud import spec_for
 
 CLOUD = {"controller": 3, "compute": 2, "messaging": 1, "cephmon": 3, "cephosd": 3}
 
@@ -176,3 +177,11 @@ def test_pause_holds_the_rollout_where_it_is() -> None:
 def test_hosts_beyond_the_declared_count_are_not_released() -> None:
     hosts = [*fleet(), HostFacts("cephmon-9", "cephmon")]
     assert decide(CLOUD, hosts, initial_setup_done=False).release == ("cephmon-1", "cephmon-2", "cephmon-3")
+
+
+def test_the_spec_role_counts_feed_the_rollout() -> None:
+    counts = spec_for({CloudRole.CONTROLLER: 3, CloudRole.VOLUME: 1}).roles.counts()
+    hosts = [HostFacts(f"c{n}", CloudRole.CONTROLLER) for n in range(3)] + [HostFacts("v", CloudRole.VOLUME)]
+    d = decide(counts, hosts, initial_setup_done=False)
+    assert d.progress == "controller 0/3"
+    assert d.release == ("c0", "c1", "c2")

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from oci_operator.api.v1alpha1.hardware import CPU, NIC, Disk, HardwareDetails, SystemVendor
 from oci_operator.api.v1alpha1.openstackcluster import CLOUD_ROLE_LABEL, CLUSTER_LABEL, CloudRole, OpenStackClusterSpec
 from oci_operator.cloud.selection import Candidate, select, summary
+from support.cloud import spec_dict
 
 GIB = 1024**3
 
@@ -27,17 +28,7 @@ def hardware(ram_gib: int = 256, cpus: int = 64, disks: int = 2, disk_gib: int =
 
 
 def spec(**extra: Any) -> OpenStackClusterSpec:
-    body: dict[str, Any] = {
-        "domain": "example.com",
-        "managementNetwork": {
-            "cidr": "10.20.0.0/24",
-            "gateway": "10.20.0.1",
-            "addressRange": {"start": "10.20.0.10", "end": "10.20.0.200"},
-            "dnsServers": ["10.20.0.2"],
-            "ntpServers": ["ntp.example.com"],
-        },
-        "apiVip": {"address": "10.20.0.5", "hostname": "api.example.com"},
-        "roles": {"controller": 3, "compute": 2},
+    body: dict[str, Any] = spec_dict({CloudRole.CONTROLLER: 3, CloudRole.COMPUTE: 2}) | {
         "hardwareProfiles": [
             {"name": "compute-large", "ramMinGib": 128, "cpuCountMin": 32, "nicCountMin": 2,
              "nicSpeedMinMbps": 10000},
@@ -185,3 +176,10 @@ def test_selection_is_deterministic_whatever_the_input_order() -> None:
 def test_bad_selection_specs_are_refused_clearly(extra: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         spec(**extra)
+
+
+def test_a_role_the_cluster_no_longer_has_releases_its_hosts() -> None:
+    hosts = [Candidate("v", {}, hardware(), available=False, claimed_by="c1", claimed_role="volume")]
+    sel = select("c1", spec(roles={"controller": 3}), hosts)
+    assert sel.released == ["v"]
+    assert sel.choices[0].explanation == "released from volume: the cluster has no such role"

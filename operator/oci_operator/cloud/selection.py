@@ -7,7 +7,7 @@ claimed by another cluster is never taken."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..api.v1alpha1.hardware import HardwareDetails
@@ -42,6 +42,7 @@ class Choice:
     role: CloudRole | None  # None: not taken
     profile: str | None  # the profile that matched, if the role has profiles
     explanation: str
+    released: bool = False  # this cluster claimed it, and it lost its role
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class Selection:
     @property
     def released(self) -> list[str]:
         """Hosts this cluster claims that lost their role (count lowered, no longer matching)."""
-        return [c.host for c in self.choices if c.role is None and c.explanation.startswith("released")]
+        return [c.host for c in self.choices if c.released]
 
 
 def _gib(mib: int) -> str:
@@ -177,7 +178,7 @@ def select(cluster: str, spec: OpenStackClusterSpec, candidates: Iterable[Candid
             continue
         if host.claimed_by and host.claimed_by != cluster:
             explanations[host.name] = f"claimed by cluster {host.claimed_by}"
-        elif host.claimed_by == cluster and host.claimed_role not in {r.value for r in desired}:
+        elif host.claimed_by == cluster and host.claimed_role and host.claimed_role not in desired:
             explanations[host.name] = f"released from {host.claimed_role}: the cluster has no such role"
         elif not host.available:
             explanations[host.name] = "not available"
@@ -217,7 +218,8 @@ def select(cluster: str, spec: OpenStackClusterSpec, candidates: Iterable[Candid
             why = f"matches {', '.join(full_for[host.name])} but the role is full"
         elif why is None:
             why = "excluded: " + " | ".join(misses_of.get(host.name, ["no role wants it"]))
-        choices.append(Choice(host.name, None, None, why))
+        lost = host.claimed_by == cluster and bool(host.claimed_role)
+        choices.append(Choice(host.name, None, None, why, released=lost))
     summaries = tuple(
         RoleSummary(
             role,
@@ -233,6 +235,3 @@ def select(cluster: str, spec: OpenStackClusterSpec, candidates: Iterable[Candid
 def summary(selection: Selection) -> str:
     """One line per short role, for a condition message (`kubectl describe osc`)."""
     return "; ".join(str(r) for r in selection.roles if r.short)
-
-
-__all__: Sequence[str] = ("Candidate", "Choice", "RoleSummary", "Selection", "match", "profile_misses", "select")
