@@ -185,3 +185,9 @@ def test_the_spec_role_counts_feed_the_rollout() -> None:
     d = decide(counts, hosts, initial_setup_done=False)
     assert d.progress == "controller 0/3"
     assert d.release == ("c0", "c1", "c2")
+
+
+def test_a_host_installed_before_its_release_was_recorded_is_never_released_again() -> None:
+    hosts = [HostFacts(h.name, h.role, provisioned=True) if h.name == "cephmon-1" else h for h in fleet()]
+    d = decide(CLOUD, hosts, initial_setup_done=False)
+    assert d.release == ("cephmon-2", "cephmon-3")

@@ -139,7 +139,8 @@ def decide(
         if converged == want and gate_open:
             continue
         failed = [h.name for h in members if h.failed]
-        waiting = [h for h in members if not h.released]
+        # A provisioned host is never released again (it would be installed twice).
+        waiting = [h for h in members if not h.released and not h.provisioned]
         short = want - len(members)
         release: tuple[str, ...] = ()
         if failed:
