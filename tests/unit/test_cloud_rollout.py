@@ -12,6 +12,8 @@ from oci_operator.cloud.rollout import (
     Phase,
     decide,
     is_paused,
+    role_status,
+    rollout_status,
     steps,
 )
 from support.cloud import spec_for
@@ -191,3 +193,19 @@ def test_a_host_installed_before_its_release_was_recorded_is_never_released_agai
     hosts = [HostFacts(h.name, h.role, provisioned=True) if h.name == "cephmon-1" else h for h in fleet()]
     d = decide(CLOUD, hosts, initial_setup_done=False)
     assert d.release == ("cephmon-2", "cephmon-3")
+
+
+def test_role_and_rollout_status_from_the_facts() -> None:
+    hosts = fleet(cephmon_1="converged", cephmon_2="failed", cephmon_3="provisioned", compute_1="released")
+    roles = role_status(CLOUD, [h for h in hosts if h.name != "compute-2"], {"compute": "compute: 1 of 2, short: x"})
+    assert roles["cephmon"].model_dump() == {
+        "desired": 3, "assigned": 3, "provisioned": 2, "converged": 1, "failed": 1, "short_reason": None,
+    }  # fmt: skip
+    assert roles["compute"].assigned == 1
+    assert roles["compute"].short_reason == "compute: 1 of 2, short: x"
+    assert set(roles) == set(CLOUD)
+    d = decide(CLOUD, hosts, initial_setup_done=False)
+    status = rollout_status(d, ["compute-1", "cephmon-1"])
+    assert status.step == "cephmon 1/3"
+    assert status.phase == "Failed"
+    assert status.released == ["cephmon-1", "compute-1"]

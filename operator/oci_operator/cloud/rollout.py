@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ..api.v1alpha1.openstackcluster import RoleStatus, RolloutStatus
+
 PAUSE_ANNOTATION = "oci.openstack.org/rollout-paused"
 """Present on an OpenStackCluster (any value but "false"): the roll-out releases no more hosts."""
 DEFAULT_LIMIT = 20
@@ -161,3 +163,30 @@ def decide(
                 phase, message = Phase.PROGRESSING, f"{step.progress} converged"
         return Decision(step, phase, release, in_flight, setup_done, message)
     return Decision(None, Phase.COMPLETE, (), in_flight, setup_done, "every step converged")
+
+
+def role_status(
+    desired: Mapping[str, int], hosts: Iterable[HostFacts], short: Mapping[str, str] | None = None
+) -> dict[str, RoleStatus]:
+    """status.roles: per role the cloud has, its counts; `short` holds selection's reason per role."""
+    found: dict[str, RoleStatus] = {}
+    everyone = list(hosts)
+    for role, want in desired.items():
+        if want <= 0:
+            continue
+        mine = [h for h in everyone if h.role == role]
+        found[str(role)] = RoleStatus(
+            desired=want,
+            assigned=len(mine),
+            provisioned=sum(h.provisioned for h in mine),
+            converged=sum(h.converged and not h.failed for h in mine),
+            failed=sum(h.failed for h in mine),
+            short_reason=(short or {}).get(str(role)) if len(mine) < want else None,
+        )
+    return found
+
+
+def rollout_status(decision: Decision, released: Iterable[str]) -> RolloutStatus:
+    """status.rollout after `decision`: the hosts released before plus the ones it releases now."""
+    names = sorted({*released, *decision.release})
+    return RolloutStatus(step=decision.progress, phase=decision.phase.value, released=names)
