@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from oci_operator.api.v1alpha1 import BareMetalHost
 from oci_operator.api.v1alpha1.hardware import CPU, NIC, Disk, HardwareDetails, SystemVendor
 from oci_operator.api.v1alpha1.openstackcluster import CLOUD_ROLE_LABEL, CLUSTER_LABEL, CloudRole, OpenStackClusterSpec
-from oci_operator.cloud.selection import Candidate, select, summary
+from oci_operator.cloud.selection import Candidate, candidate, select, summary
 from support.cloud import spec_dict
 
 GIB = 1024**3
@@ -183,3 +184,20 @@ def test_a_role_the_cluster_no_longer_has_releases_its_hosts() -> None:
     sel = select("c1", spec(roles={"controller": 3}), hosts)
     assert sel.released == ["v"]
     assert sel.choices[0].explanation == "released from volume: the cluster has no such role"
+
+
+@pytest.mark.parametrize(("state", "available"), [("available", True), ("provisioned", False), (None, False)])
+def test_a_baremetalhost_becomes_a_candidate(state: str | None, available: bool) -> None:
+    body: dict[str, Any] = {
+        "metadata": {"name": "node-1", "namespace": "n", "labels": {"rack": "r1"}},
+        "spec": {"bmc": {"address": "ipmi://10.0.0.9", "credentialsName": "c"}, "bootMACAddress": "52:54:00:00:00:07"},
+        "status": {"hardware": hardware(ram_gib=64).model_dump(by_alias=True)},
+    }
+    if state:
+        body["status"]["provisioning"] = {"state": state}
+    c = candidate(BareMetalHost.model_validate(body), "c1", "compute")
+    assert (c.name, dict(c.labels), c.available, c.claimed_by, c.claimed_role) == (
+        "node-1", {"rack": "r1"}, available, "c1", "compute",
+    )  # fmt: skip
+    assert c.hardware is not None
+    assert c.hardware.ram_mebibytes == 64 * 1024

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from ..api.v1alpha1 import BareMetalHost
+from ..api.v1alpha1.baremetalhost import ProvisioningState
 from ..api.v1alpha1.hardware import HardwareDetails
 from ..api.v1alpha1.openstackcluster import (
     CLOUD_ROLE_LABEL,
@@ -34,6 +36,15 @@ class Candidate:
     available: bool = True  # free to provision (metal3's "available"); claimed hosts keep their role anyway
     claimed_by: str | None = None  # the cluster that claims it, if any
     claimed_role: str | None = None  # the role that claim gave it
+
+
+def candidate(host: BareMetalHost, claimed_by: str | None = None, claimed_role: str | None = None) -> Candidate:
+    """A BareMetalHost as selection sees it; available when inspected and free (metal3's "available")."""
+    raw = host.metadata.get("labels")
+    labels = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+    state = host.status.provisioning.state if host.status.provisioning else None
+    return Candidate(host.name, labels, host.status.hardware, state == ProvisioningState.AVAILABLE, claimed_by,
+                     claimed_role)  # fmt: skip
 
 
 @dataclass(frozen=True)
