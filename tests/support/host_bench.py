@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -82,9 +84,11 @@ class Bench:
     """Runs passes like the runner does: reconcile_pass decides, the real PassExecutor writes to a MemoryPort
     (status as a merge patch, annotations, Secrets) and sends the commands to the fake driver."""
 
-    def __init__(self, driver: FakeDriver, config: GovernorConfig | None = None) -> None:
+    def __init__(
+        self, driver: FakeDriver, config: GovernorConfig | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.driver = driver
-        self.governor = Governor(config or GovernorConfig(backoff_base=0.0))
+        self.governor = Governor(config or GovernorConfig(backoff_base=0.0), clock=clock)
         self.pool = BMCPool(self.governor, factory=lambda address, username, password: self.driver)
         self.host = BareMetalHost.model_validate(body())
         self.host.status.hardware = HARDWARE  # inspected already: registration leads to available
