@@ -18,7 +18,7 @@ from oci_operator.bmc.governor import Governor, GovernorConfig
 from oci_operator.conditions import find
 from oci_operator.k8s.merge_patch import apply_merge_patch
 from oci_operator.reconcilers.baremetalhost import reconcile_pass
-from oci_operator.reconcilers.executor import PassExecutor
+from oci_operator.reconcilers.executor import Applied, PassExecutor
 from oci_operator.reconcilers.host_context import HostSettings, PassResult
 from oci_operator.reconcilers.outcome import EventSpec
 from support.fake_bmc import FakeDriver
@@ -94,6 +94,7 @@ class Bench:
         self.host.status.hardware = HARDWARE  # inspected already: registration leads to available
         self.port = MemoryPort(driver)
         self.executor = PassExecutor(self.port, SETTINGS, logging.getLogger("host-bench"))
+        self.applied: Applied | None = None  # what the executor made of the last pass
         self.requeue_after: float | None = None  # what the last pass asked the daemon loop for
 
     def set(self, **kwargs: Any) -> None:
@@ -108,8 +109,8 @@ class Bench:
         self.port.status = dict(old_status)
         self.port.annotations = self.host.metadata_annotations()
         result = asyncio.run(reconcile_pass(self.host, credentials, access, SETTINGS, at))
-        applied = asyncio.run(self.executor.apply(self.host, "uid-h", old_status, result, access))
-        self.requeue_after = applied.requeue_after
+        self.applied = asyncio.run(self.executor.apply(self.host, "uid-h", old_status, result, access))
+        self.requeue_after = self.applied.requeue_after
         self.host.status = BareMetalHostStatus.model_validate(self.port.status)
         self.host.metadata["annotations"] = dict(self.port.annotations)
         return result

@@ -156,3 +156,70 @@ def test_reset_forgets_the_failures_at_once() -> None:
         assert await governor.call("b", "get_power", lambda: True)
 
     asyncio.run(scenario())
+
+
+def test_no_failures_no_backoff() -> None:
+    assert backoff_delay(0, 2.0, 60.0, rand=lambda: 1.0) == 0.0
+    assert backoff_delay(-1, 2.0, 60.0, rand=lambda: 1.0) == 0.0
+    assert backoff_delay(1, 2.0, 60.0, rand=lambda: 0.5) == 2.0
+
+
+def test_the_budget_refills_at_its_rate_and_says_so() -> None:
+    now = [0.0]
+    governor = Governor(GovernorConfig(calls_per_minute=120, burst=1), clock=lambda: now[0])  # 2 per second
+
+    async def scenario() -> None:
+        await governor.call("b", "get_power", lambda: True)
+        with pytest.raises(NotNow) as refused:
+            await governor.call("b", "get_power", lambda: True)
+        assert refused.value.retry_after == pytest.approx(0.5)
+        assert refused.value.reason == "BMC rate budget spent"
+        assert str(refused.value) == "BMC rate budget spent; retry in 0.5s"
+        now[0] += 0.25  # half a token back
+        with pytest.raises(NotNow) as again:
+            await governor.call("b", "get_power", lambda: True)
+        assert again.value.retry_after == pytest.approx(0.25)
+        now[0] += 0.25
+        assert await governor.call("b", "get_power", lambda: "through")
+
+    asyncio.run(scenario())
+
+
+def test_the_breaker_holds_to_the_end_of_its_backoff() -> None:
+    now = [0.0]
+    governor = Governor(GovernorConfig(backoff_base=10.0), clock=lambda: now[0])
+
+    def fail() -> bool:
+        raise BMCUnreachable("BMC b did not answer")
+
+    async def scenario() -> None:
+        with pytest.raises(BMCUnreachable):
+            await governor.call("b", "get_power", fail)
+        backoff = governor.retry_after("b")
+        now[0] += backoff - 0.5  # half a second before the end
+        with pytest.raises(NotNow) as refused:
+            await governor.call("b", "get_power", lambda: True)
+        assert refused.value.retry_after == pytest.approx(0.5)
+        assert str(refused.value) == "BMC in backoff after 1 failure(s); retry in 0.5s"
+        assert governor.open_breakers() == 1
+        now[0] += 0.5  # exactly at the end: closed
+        assert governor.open_breakers() == 0
+        assert await governor.call("b", "get_power", lambda: True)
+
+    asyncio.run(scenario())
+
+
+def test_forget_drops_a_bmc_and_its_failures() -> None:
+    governor = Governor(GovernorConfig(backoff_base=10.0))
+
+    def fail() -> bool:
+        raise BMCUnreachable("BMC b did not answer")
+
+    async def scenario() -> None:
+        for key in ("a", "b"):
+            with pytest.raises(BMCUnreachable):
+                await governor.call(key, "get_power", fail)
+        governor.forget("b")
+        assert (governor.failures("a"), governor.failures("b")) == (1, 0)
+
+    asyncio.run(scenario())

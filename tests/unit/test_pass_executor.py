@@ -6,15 +6,18 @@ The bench's MemoryPort notes every write with the number of commands the BMC had
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
+
+import pytest
 
 from oci_operator.api.v1alpha1 import REBOOT_ANNOTATION, BareMetalHostStatus
 from oci_operator.api.v1alpha1.baremetalhost import PowerCommand
 from oci_operator.bmc.driver import BMCUnreachable, BootDevice, PowerAction
 from oci_operator.bmc.governor import GovernorConfig, NotNow
 from oci_operator.reconcilers.desired_state import Rendered
-from oci_operator.reconcilers.executor import PassExecutor, describe
+from oci_operator.reconcilers.executor import Applied, PassExecutor, describe
 from oci_operator.reconcilers.host_context import PassResult, SetBootDevice
 from oci_operator.reconcilers.outcome import EventSpec
 from support.fake_bmc import FakeDriver
@@ -29,7 +32,8 @@ def status_writes(port: MemoryPort) -> list[tuple[dict[str, Any], int]]:
     return [(detail, sent) for what, detail, sent in port.journal if what == "status"]
 
 
-def test_a_power_command_is_on_record_before_it_reaches_the_bmc() -> None:
+def test_a_power_command_is_on_record_before_it_reaches_the_bmc(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="host-bench")
     bench = Bench(FakeDriver(powered_on=False))
     bench.settle(online=False)
     before = len(bench.driver.commands)
@@ -42,6 +46,8 @@ def test_a_power_command_is_on_record_before_it_reaches_the_bmc() -> None:
     assert bench.driver.commands[before:sent] == ["get_power"]  # when the status was written: observed, not sent
     assert bench.driver.commands[before:] == ["get_power", "set_power_on"]
     assert bench.host.status.last_power_command is not None  # and it is what the API server now holds
+    assert "sending power-on to ipmi://10.0.0.5" in caplog.messages
+    assert bench.requeue_after == acting.requeue_after
 
 
 def test_a_boot_job_writes_token_then_status_then_sends_boot_device_then_power() -> None:
@@ -101,6 +107,9 @@ def test_a_failed_command_withdraws_the_intent_it_recorded() -> None:
     assert withdrawn[0]["lastPowerCommand"] is None  # a command that did not go out is not on record
     assert bench.host.status.last_power_command is None
     assert bench.ready() == ("False", "BMCUnreachable")
+    assert bench.applied is not None
+    assert bench.applied.failure is not None  # handed back so the runner counts the failed reconcile
+    assert bench.applied.failure.status.error_type == "power management error"
     assert [e.reason for e in bench.port.events if e.type == "Warning"] == ["BMCUnreachable"]
     assert bench.requeue_after is not None
     assert 24.0 <= bench.requeue_after <= 36.0  # the governor's backoff, within the poll interval
@@ -136,6 +145,7 @@ def test_every_write_in_the_safe_order_then_the_commands_in_theirs() -> None:
     executor = PassExecutor(port, SETTINGS, logging.getLogger("test"))
     status = BareMetalHostStatus.model_validate(bench.host.status.wire())
     status.last_power_command = PowerCommand(action="cycle", issued=T0)
+    desired = {"resources": [{"type": "package", "name": "htop"}], "host": "h"}
     result = PassResult(
         status,
         [EventSpec("Normal", "Rebooting", "power cycle")],
@@ -143,14 +153,49 @@ def test_every_write_in_the_safe_order_then_the_commands_in_theirs() -> None:
         boot_token="boot-1",
         remove_annotations=[REBOOT_ANNOTATION],
         requeue_after=2.0,
-        desired=Rendered({"resources": []}, "abc123"),
+        desired=Rendered(desired, "abc123"),
     )
+    boot_devices: list[tuple[BootDevice, bool, bool]] = []
+    port.driver.set_boot_device = lambda *args: boot_devices.append(args)  # type: ignore[method-assign,misc]
     access = bench.pool.access("ipmi://10.0.0.5", GOOD.credentials)  # type: ignore[arg-type]
     applied = asyncio.run(executor.apply(bench.host, "uid-h", bench.host.status.wire(), result, access))
     assert writes(port) == ["desired-state", "remove-annotations", "boot-token", "status", "event"]
     assert {sent for _, _, sent in port.journal} == {0}  # every write before the first command
-    assert port.driver.commands == ["set_boot_pxe", "set_power_cycle"]
-    assert applied.requeue_after == 2.0
-    assert port.secrets["desired-state"]["digest"] == "abc123"
+    assert boot_devices == [(BootDevice.PXE, False, True)]
+    assert port.driver.commands == ["set_power_cycle"]
+    assert applied == Applied(2.0)
+    # The document as the boot server serves it: canonical (sorted keys), indented.
+    assert port.secrets["desired-state"] == {
+        "uid": "uid-h",
+        "document": json.dumps(desired, sort_keys=True, indent=1),
+        "digest": "abc123",
+    }
     assert port.annotations == {}
     assert [describe(c) for c in result.actions] == ["bootdev-pxe", "power-cycle"]
+
+
+@pytest.mark.parametrize(
+    ("actions", "requeue_after", "expected"),
+    [
+        ((), None, None),  # nothing to send and nothing to wait for: only a change wakes the host
+        ((), 30.0, 30.0),
+        ((PowerAction.OFF,), None, 0.0),  # sent: look again at once to see it take effect
+        ((PowerAction.OFF,), 5.0, 5.0),
+    ],
+)
+def test_when_to_look_again(actions: tuple[PowerAction, ...], requeue_after: float | None, expected: float) -> None:
+    port = MemoryPort(FakeDriver(powered_on=True))
+    bench = Bench(port.driver)
+    executor = PassExecutor(port, SETTINGS, logging.getLogger("test"))
+    status = BareMetalHostStatus.model_validate(bench.host.status.wire())
+    result = PassResult(status, [], actions=actions, requeue_after=requeue_after)
+    access = bench.pool.access("ipmi://10.0.0.5", GOOD.credentials)  # type: ignore[arg-type]
+    applied = asyncio.run(executor.apply(bench.host, "uid-h", bench.host.status.wire(), result, access))
+    assert applied == Applied(expected)
+    assert port.driver.commands == [f"set_power_{a.value}" for a in actions]
+
+
+def test_commands_are_described_for_the_log() -> None:
+    assert describe(PowerAction.SOFT_OFF) == "power-soft"
+    assert describe(SetBootDevice(BootDevice.PXE, persistent=False, uefi=True)) == "bootdev-pxe"
+    assert describe(SetBootDevice(BootDevice.DISK, persistent=True, uefi=False)) == "bootdev-disk-persistent"
