@@ -3,8 +3,11 @@ and a fleet of simulated BMCs speaking IPMI on loopback."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import re
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +30,33 @@ FAST_OPERATOR = (
 )
 # The shared operator watches t-* namespaces; tests that run an operator of their own use p-*.
 SHARED_PREFIX, PRIVATE_PREFIX = "t-", "p-"
+SKIP_ALLOWLIST = Path(os.environ.get("OCI_SKIP_ALLOWLIST") or Path(__file__).with_name("skip-allowlist.txt"))
+
+
+def allowed_skip_reasons(path: Path = SKIP_ALLOWLIST) -> list[re.Pattern[str]]:
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return [re.compile(line) for line in lines if line and not line.startswith("#")]
+
+
+def skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return reason.removeprefix("Skipped: ")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    """Under CI=true a skip is a failure unless its reason is on tests/skip-allowlist.txt: a missing
+    prerequisite must not quietly drop the tests that need it."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if not report.skipped or hasattr(report, "wasxfail") or os.environ.get("CI", "").lower() not in ("true", "1"):
+        return
+    reason = skip_reason(report)
+    if any(pattern.match(reason) for pattern in allowed_skip_reasons()):
+        return
+    report.outcome = "failed"
+    report.longrepr = f"skipped under CI=true for a reason not on {SKIP_ALLOWLIST.name}: {reason}"
 
 
 @pytest.fixture(scope="session")

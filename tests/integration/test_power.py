@@ -191,3 +191,35 @@ def test_sigkill_during_a_power_change_sends_no_duplicate(
     with operator_process(kube.kubeconfig, second, *args):
         wait_for(lambda: settled(kube, namespace, "h9", True), TIMEOUT, "the restarted operator to settle")
     assert sim.count(bmc, "power_on") == 1, sim.log(bmc)
+
+
+def test_the_intent_is_on_record_before_the_power_command_reaches_the_bmc(
+    kube: Kube, sim: SimControl, private_namespace: str, tmp_path: Path
+) -> None:
+    """The BMC answers 3 s late and the power changes 20 s after the command: a status written after the
+    command would be missing when the command shows in the BMC's log, and a restart inside those 20 s
+    would see the server still off with nothing on record, and send a second power-on."""
+    namespace, power_delay = private_namespace, 20.0
+    # The settle timeout outlasts the slow power change: only a missing record may cause a second command.
+    args = ("--namespace", namespace, *FAST_OPERATOR, "--power-settle-timeout", "90")
+    bmc = sim.take()
+    with operator_process(kube.kubeconfig, tmp_path, *args) as first:
+        create_host(kube, namespace, "h10", bmc, online=False)
+        wait_for(lambda: settled(kube, namespace, "h10", False), TIMEOUT, "Available, off")
+        sim.faults(bmc, delay=3.0, powerDelay=power_delay)
+        kube.patch_spec(namespace, "BareMetalHost", "h10", {"online": True})
+        wait_for(lambda: "power_on" in sim.log(bmc), TIMEOUT, "the power-on command to reach the BMC", interval=0.05)
+        recorded = status(kube, namespace, "h10").get("lastPowerCommand")  # read while the BMC's answer is delayed
+        os.kill(first.process.pid, signal.SIGKILL)
+        first.process.wait()
+    assert recorded is not None, "the power-on reached the BMC before the status recorded it"
+    assert recorded["action"] == "on", recorded
+    assert sim.state(bmc)["poweredOn"] is False  # the restart below finds the server still off
+    sim.faults(bmc, delay=0.0)
+    second = tmp_path / "second"
+    second.mkdir()
+    with operator_process(kube.kubeconfig, second, *args):
+        wait_for(lambda: "power_changed" in sim.log(bmc), 2 * power_delay + TIMEOUT, "the slow power change")
+        wait_for(lambda: settled(kube, namespace, "h10", True), TIMEOUT, "the restarted operator to settle")
+    assert sim.count(bmc, "power_on") == 1, sim.log(bmc)
+    sim.faults(bmc, powerDelay=0.0)

@@ -3,6 +3,7 @@ the PXE chain over HTTP (boot script, kernel, initrd, preseed) and makes the ins
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,7 +82,8 @@ def test_a_host_whose_server_never_boots_gets_an_inspection_error_with_the_last_
     """No server behind this BMC: nothing ever fetches the boot script, and the job times out."""
     fast = ("--namespace", private_namespace, "--boot-poll-interval", "0.5", "--inspect-timeout", "3")
     with operator_process(kube.kubeconfig, tmp_path, *fast):
-        create_booting_host(kube, private_namespace, "mute", sim.take(), "52:54:00:b0:07:ff")
+        bmc = sim.take()
+        create_booting_host(kube, private_namespace, "mute", bmc, "52:54:00:b0:07:ff")
         wait_for(
             lambda: status(kube, private_namespace, "mute").get("errorType") == "inspection error",
             TIMEOUT,
@@ -89,5 +91,11 @@ def test_a_host_whose_server_never_boots_gets_an_inspection_error_with_the_last_
         )
         got = status(kube, private_namespace, "mute")
         assert ready(kube, private_namespace, "mute") == ("False", "InspectingFailed")
-        assert "last step reached" in got["errorMessage"] or "waiting for the node" in got["errorMessage"]
+        # The job started (the network boot went out) and timed out before any step: exactly that message.
+        message = got["errorMessage"]
+        assert re.fullmatch(r"inspect did not finish in \d+s; waiting for the node to fetch its boot script", message)
+        log = sim.log(bmc)
+        assert "set_boot_device" in log
+        assert "power_on" in log
+        assert log.index("set_boot_device") < log.index("power_on")
         assert got["provisioning"]["state"] == "inspecting"

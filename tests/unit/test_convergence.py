@@ -78,7 +78,21 @@ def test_bad_roles_are_refused_with_the_reason(resources: list[dict[str, Any]], 
 
 
 def test_an_absent_file_needs_no_template() -> None:
-    role({"type": "file", "name": "gone", "path": "/etc/gone", "state": "absent"})
+    rendered = render_desired_state(
+        host(), role({"type": "file", "name": "gone", "path": "/etc/gone", "state": "absent"})
+    )
+    assert not isinstance(rendered, str), rendered
+    [resource] = rendered.document["resources"]
+    assert (resource["type"], resource["name"], resource["state"], resource["path"]) == (
+        "file",
+        "gone",
+        "absent",
+        "/etc/gone",
+    )
+    assert "content" not in resource  # nothing rendered for a file that must not exist
+    assert "template" not in resource
+    with pytest.raises(ValidationError, match="file 'gone' needs template"):  # the same file present does need one
+        role({"type": "file", "name": "gone", "path": "/etc/gone"})
 
 
 def test_rendering_fills_templates_per_host_and_hashes_canonically() -> None:

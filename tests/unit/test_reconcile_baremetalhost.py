@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from oci_operator.api.v1alpha1 import REBOOT_ANNOTATION
 from oci_operator.bmc.credentials import check_secret
 from oci_operator.bmc.driver import BMCAuthError, BMCUnreachable, PowerAction
@@ -116,19 +118,29 @@ def test_wrong_password_is_a_registration_error_that_forgets_good_credentials() 
 
 
 def test_unreachable_bmc_backs_off_without_counting_skipped_attempts() -> None:
+    now = [1000.0]
     bench = Bench(
-        FakeDriver(fail_with=BMCUnreachable("BMC 10.0.0.5:623 did not answer")), GovernorConfig(backoff_base=30.0)
+        FakeDriver(fail_with=BMCUnreachable("BMC 10.0.0.5:623 did not answer")),
+        GovernorConfig(backoff_base=30.0),
+        clock=lambda: now[0],
     )
     first = bench.run()
     assert bench.ready() == ("False", "BMCUnreachable")
     assert first.requeue_after is not None
-    assert first.requeue_after > 20  # 30 s ±20 %
+    assert 24.0 <= first.requeue_after <= 36.0  # 30 s ±20 %
     calls = len(bench.driver.commands)
+    now[0] += 10.0
     skipped = bench.run()  # inside the backoff: no call, no new error
     assert len(bench.driver.commands) == calls
     assert bench.host.status.error_count == 1
-    assert skipped.requeue_after is not None
-    assert skipped.requeue_after > 0
+    assert skipped.deferred
+    assert skipped.requeue_after == pytest.approx(first.requeue_after - 10.0)  # the rest of the same backoff
+    now[0] += skipped.requeue_after
+    bench.run()  # the backoff is over: one more attempt, one more failure, a longer backoff
+    assert len(bench.driver.commands) > calls
+    assert bench.host.status.error_count == 2
+    assert bench.requeue_after is not None
+    assert 48.0 <= bench.requeue_after <= 60.0  # 60 s ±20 %, capped at the poll interval
 
 
 def test_failed_action_is_not_remembered_as_sent() -> None:

@@ -8,7 +8,6 @@ server off (unless paused or spec.powerOffOnDelete is false) behind kopf's final
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import Any
 
@@ -25,15 +24,11 @@ from ..conditions import find, note_shared_bmc, set_condition
 from ..config import OperatorConfig
 from ..k8s import client as k8s
 from ..metrics import RECONCILE_ERRORS, RECONCILES, forget_host, record_host
-from ..reconcilers.baremetalhost import (
-    reconcile_pass,
-    record_action_deferred,
-    record_action_failure,
-    within_poll,
-)
+from ..reconcilers.baremetalhost import reconcile_pass
 from ..reconcilers.desired_state import RoleLookup
-from ..reconcilers.host_context import Command, PassResult, SetBootDevice
-from ..reconcilers.outcome import PROGRESS, with_kstatus
+from ..reconcilers.executor import PassExecutor, describe
+from ..reconcilers.host_context import PassResult
+from ..reconcilers.outcome import PROGRESS, EventSpec, with_kstatus
 from ..reconcilers.simple import reconcile_invalid
 from .common import Logger, account, invalid_message, plain, status_patch
 
@@ -44,8 +39,33 @@ Key = tuple[str, str]  # namespace, name
 RETRY_AFTER_ERROR = 5.0
 
 
+class ApiHostPort:
+    """The executor's port onto the API server, for one host (the blocking client runs in a thread)."""
+
+    def __init__(self, body: kopf.Body, namespace: str, name: str) -> None:
+        self.body, self.namespace, self.name = body, namespace, name
+
+    async def _api(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.to_thread(fn, GROUP, VERSION, PLURAL, self.namespace, self.name, *args)
+
+    async def ensure_desired_state(self, uid: str, document: str, digest: str) -> None:
+        await asyncio.to_thread(k8s.ensure_desired_state, self.namespace, self.name, uid, document, digest)
+
+    async def remove_annotations(self, keys: list[str]) -> None:
+        await self._api(k8s.remove_annotations, keys)
+
+    async def ensure_boot_token(self, uid: str, mac: str, boot_id: str) -> None:
+        await asyncio.to_thread(k8s.ensure_boot_token, self.namespace, self.name, uid, mac, boot_id)
+
+    async def patch_status(self, changes: dict[str, Any]) -> None:
+        await self._api(k8s.patch_status, changes)
+
+    def event(self, event: EventSpec) -> None:
+        kopf.event(self.body, type=event.type, reason=event.reason, message=event.message)
+
+
 class HostRunner:
-    """Runs passes for one host: read fresh, decide, persist, then act once."""
+    """Runs passes for one host: read fresh, decide, then hand the result to the crash-safe executor."""
 
     def __init__(
         self, config: OperatorConfig, pool: BMCPool, body: kopf.Body, logger: Logger, roles: dict[Key, str]
@@ -53,18 +73,14 @@ class HostRunner:
         self.config, self.pool, self.body, self.logger = config, pool, body, logger
         self.roles = roles  # shared: which role each host has, so a NodeRole change wakes its hosts
         self.namespace, self.name = str(body.metadata.namespace), str(body.metadata.name)
+        self.port = ApiHostPort(body, self.namespace, self.name)
+        self.executor = PassExecutor(self.port, config.power, logger)
 
     async def _api(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.to_thread(fn, GROUP, VERSION, PLURAL, self.namespace, self.name, *args)
+        return await self.port._api(fn, *args)
 
     async def _persist(self, old: dict[str, Any], result: PassResult) -> dict[str, Any]:
-        new = result.status.wire()
-        changes = status_patch(old, new)
-        if changes:
-            await self._api(k8s.patch_status, changes)
-        for event in result.events:
-            kopf.event(self.body, type=event.type, reason=event.reason, message=event.message)
-        return new
+        return await self.executor.persist(old, result)
 
     async def run_pass(self) -> float | None:
         """One pass; returns seconds until the next one (None: wait for a change)."""
@@ -105,28 +121,12 @@ class HostRunner:
             result.status.conditions = note_shared_bmc(
                 result.status.conditions, host.spec.bmc.address, sharing, host.generation
             )
-        if result.desired is not None:
-            # The document first: the status that names its hash must never point at an older one.
-            document = json.dumps(result.desired.document, sort_keys=True, indent=1)
-            uid = str(raw["metadata"].get("uid", ""))
-            await asyncio.to_thread(
-                k8s.ensure_desired_state, self.namespace, self.name, uid, document, result.desired.hash
-            )
-        # Order matters for crash safety: annotations first (a finished reboot must not look new),
-        # then the status that records the intent, then the single command.
-        if result.remove_annotations:
-            await self._api(k8s.remove_annotations, result.remove_annotations)
-        if result.boot_token is not None:
-            # Before the status that records the boot: if this fails, nothing says the server was booted.
-            uid = str(raw["metadata"].get("uid", ""))
-            mac = host.spec.boot_mac_address
-            await asyncio.to_thread(k8s.ensure_boot_token, self.namespace, self.name, uid, mac, result.boot_token)
-        persisted = await self._persist(old_status, result)
-        requeue = result.requeue_after
-        if result.actions and bmc is not None:
-            requeue = await self._act(host, bmc, result, persisted)
+        # The safe order (document, annotations, token, status, then the commands) is the executor's.
+        applied = await self.executor.apply(host, str(raw["metadata"].get("uid", "")), old_status, result, bmc)
+        if applied.failure is not None:
+            self._account(applied.failure, 0.0)
         self._account(result, time.monotonic() - started)
-        return requeue
+        return applied.requeue_after
 
     async def _role(self, host: BareMetalHost) -> RoleLookup:
         """The host's NodeRole, when it is provisioned with one (the only time it is needed)."""
@@ -144,24 +144,6 @@ class HostRunner:
         except ValidationError as exc:
             return f"NodeRole {host.spec.role!r} is invalid: {invalid_message(exc)}"
 
-    async def _act(self, host: BareMetalHost, bmc: BMCAccess, result: PassResult, persisted: dict[str, Any]) -> float:
-        try:
-            for command in result.actions:
-                self.logger.info("sending %s to %s", describe(command), bmc.key)
-                if isinstance(command, SetBootDevice):
-                    await bmc.set_boot_device(command.device, command.persistent, command.uefi)
-                else:
-                    await bmc.set_power(command)
-        except NotNow as wait:
-            await self._persist(persisted, record_action_deferred(result.status))
-            return within_poll(wait.retry_after, self.config.power)
-        except BMCError as exc:
-            failed = record_action_failure(host, result.status, exc)
-            await self._persist(persisted, failed)
-            self._account(failed, 0.0)
-            return within_poll(bmc.governor.retry_after(bmc.key), self.config.power)
-        return result.requeue_after or 0.0
-
     def _account(self, result: PassResult, seconds: float) -> None:
         if result.deferred:
             self.logger.debug("deferred by BMC governance for %.1fs", result.requeue_after or 0.0)
@@ -174,12 +156,6 @@ class HostRunner:
         record_host(self.namespace, self.name, state, problem, converged)
         action = f" actions={','.join(describe(c) for c in result.actions)}" if result.actions else ""
         account(KIND, result.status, seconds, self.logger, f"state={state}{action}")
-
-
-def describe(command: Command) -> str:
-    if isinstance(command, SetBootDevice):
-        return f"bootdev-{command.device.value}{'-persistent' if command.persistent else ''}"
-    return f"power-{command.value}"
 
 
 def wake_hosts_of_role(memo: Any, namespace: str, role: str) -> int:

@@ -12,6 +12,7 @@ import kopf
 from pydantic import ValidationError
 
 from ..api.v1alpha1.meta import Resource, StatusBase
+from ..k8s.merge_patch import status_patch as status_patch  # where the handlers have always found it
 from ..metrics import RECONCILE_DURATION, RECONCILE_ERRORS, RECONCILES
 from ..reconcilers.outcome import PROGRESS, Outcome
 from ..reconcilers.simple import reconcile_invalid
@@ -21,22 +22,6 @@ def plain(body: Mapping[str, Any]) -> dict[str, Any]:
     """kopf's body views as plain JSON data, for pydantic."""
     result: dict[str, Any] = json.loads(json.dumps(body, default=dict))
     return result
-
-
-def status_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON merge patch (RFC 7386) turning `old` into `new`: objects are merged key by key, so a
-    field dropped from a nested object must be sent as null, or the API server keeps it."""
-    patch: dict[str, Any] = {}
-    for key, value in new.items():
-        before = old.get(key)
-        if isinstance(value, Mapping) and isinstance(before, Mapping):
-            nested = status_patch(before, value)
-            if nested:
-                patch[key] = nested
-        elif before != value:
-            patch[key] = value
-    patch.update({key: None for key in old if key not in new})
-    return patch
 
 
 def invalid_message(exc: ValidationError) -> str:

@@ -2,7 +2,8 @@
 
 GET  /bmcs                      all BMCs with their state
 GET  /bmcs/NAME/log             commands received, oldest first
-POST /bmcs/NAME/faults          {"drop": 0.2, "silent": false, "delay": 0, "rejectCredentials": false}
+POST /bmcs/NAME/faults          {"drop": 0.2, "silent": false, "delay": 0, "rejectCredentials": false,
+                                 "softOffDelay": 0.5, "powerDelay": 0}  (powerDelay: the power changes N s late)
 POST /bmcs/NAME/power           {"on": true}   (the power button: no IPMI involved)
 POST /bmcs/NAME/credentials     {"username": "...", "password": "..."}
 """
@@ -23,6 +24,7 @@ _FAULT_FIELDS = {
     "delay": ("delay", float),
     "rejectCredentials": ("reject_credentials", bool),
     "softOffDelay": ("soft_off_delay", float),
+    "powerDelay": ("power_delay", float),
 }
 
 

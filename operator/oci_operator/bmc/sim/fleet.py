@@ -31,6 +31,7 @@ class Faults:
     delay: float = 0.0  # seconds before every reply
     reject_credentials: bool = False  # every password is wrong
     soft_off_delay: float = 0.5  # seconds an OS takes to shut down after ACPI soft-off
+    power_delay: float = 0.0  # seconds between a power command's acceptance and the power changing
 
 
 @dataclass
@@ -120,28 +121,42 @@ class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
         self.record("get_power")
         return "on" if self.powered_on else "off"
 
+    def _power_after_command(self, on: bool, transition: bool = True) -> None:
+        """A commanded change: at once, or `power_delay` seconds later (a slow supply or firmware)."""
+        delay = self.faults.power_delay
+        if delay <= 0:
+            self._power(on, transition)
+            return
+        timer = threading.Timer(delay, self._finish_delayed_power, (on, transition))
+        timer.daemon = True
+        timer.start()
+
+    def _finish_delayed_power(self, on: bool, transition: bool) -> None:
+        self._power(on, transition)
+        self.record("power_changed", "on" if on else "off")
+
     def power_on(self) -> int:
         self.record("power_on")
-        self._power(True, transition=False)
+        self._power_after_command(True, transition=False)
         return 0
 
     def power_off(self) -> int:
         self.record("power_off")
-        self._power(False)
+        self._power_after_command(False)
         return 0
 
     def power_cycle(self) -> int:
         self.record("power_cycle")
         if not self.powered_on:
             return CC_NOT_IN_PRESENT_STATE
-        self._power(True)
+        self._power_after_command(True)
         return 0
 
     def power_reset(self) -> int:
         self.record("power_reset")
         if not self.powered_on:
             return CC_NOT_IN_PRESENT_STATE
-        self._power(True)
+        self._power_after_command(True)
         return 0
 
     def power_shutdown(self) -> int:
