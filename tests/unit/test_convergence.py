@@ -195,7 +195,7 @@ def test_a_hostile_template_is_stopped_by_the_render_limits(template: str, words
 
 def test_a_slow_render_leaves_the_event_loop_free() -> None:
     """Issue 16 #6: while a host's templates render, the operator's other coroutines keep running."""
-    slow = role({**FILE, "template": "{% for i in range(300000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}"})
+    slow = role({**FILE, "template": "{% for i in range(100000) %}{% for j in range(3000) %}{% endfor %}{% endfor %}"})
     pool = BMCPool(Governor(GovernorConfig(backoff_base=0.0)), factory=lambda *_: FakeDriver())  # type: ignore[arg-type,return-value]
     credentials = check_secret("c", {"username": "u", "password": "p"}, "1")
     assert credentials.credentials is not None
