@@ -62,5 +62,6 @@ def test_a_role_with_a_large_template_is_reconciled_edited_and_deleted(
     wait_for(lambda: judged(kube, namespace) == (2, 2, "True"), TIMEOUT, "the edit reconciled")
 
     kube.delete(namespace, "NodeRole", "big")
-    wait_for(lambda: not kube.exists(namespace, "NodeRole", "big"), TIMEOUT, "the finalizer to let go")
+    # Generous: kopf lets go only after the role's timer has stopped, and the shared operator may be busy.
+    wait_for(lambda: not kube.exists(namespace, "NodeRole", "big"), 2 * TIMEOUT, "the finalizer to let go")
     assert "Too long" not in operator.log()
