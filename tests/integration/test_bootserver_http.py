@@ -1,24 +1,39 @@
 """The boot server's HTTP side with real clients (curl): scripts by MAC and state, tokens, images.
 
-Hosts here use simulated BMCs with no server behind them, so they stay in their inspection job:
-the token is issued and nothing calls back, which is what these checks need."""
+Hosts here mostly use simulated BMCs with no server behind them, so they stay in their inspection job:
+the token is issued and nothing calls back, which is what these checks need. The token currency
+checks use simulated servers (`nodes`) that go through their jobs."""
 
 from __future__ import annotations
 
+import base64
+import itertools
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from support.bmcsim import SimControl
 from support.bootserver import BootServerProcess
-from support.hosts import boot_token, create_booting_host, state
+from support.hosts import (
+    create_booting_host,
+    host_secret,
+    job_tokens,
+    provisioned_host,
+    state,
+    token_of,
+)
 from support.kube import Kube
 from support.operator_process import OperatorProcess
 from support.waiting import wait_for
 
 TIMEOUT = 60
 MAC_A, MAC_B = "52:54:00:b0:07:0a", "52:54:00:b0:07:0b"
+# Hosts of a deleted namespace may linger behind their finalizer: each test's hosts get their own MACs,
+# since two hosts claiming one MAC are (rightly) both refused.
+_MACS = (f"52:54:00:b1:{n // 256:02x}:{n % 256:02x}" for n in itertools.count())
 
 
 def curl(url: str, *args: str) -> tuple[int, bytes]:
@@ -33,18 +48,37 @@ def curl(url: str, *args: str) -> tuple[int, bytes]:
     return int(code), body
 
 
+@dataclass
+class Inspecting:
+    """Two hosts (boot-a, boot-b) in their inspection job: MACs in URL form and their tokens."""
+
+    namespace: str
+    path_a: str
+    path_b: str
+    ipxe_a: str  # the token the iPXE script shows
+    ipxe_b: str
+    job_a: str  # the token only the preseed shows
+
+    def tokens(self) -> list[str]:
+        return [self.ipxe_a, self.ipxe_b, self.job_a]
+
+
 @pytest.fixture
 def inspecting(
     kube: Kube, namespace: str, sim: SimControl, operator: OperatorProcess, bootserver: BootServerProcess
-) -> dict[str, str]:
-    """Two hosts in their inspection job; their tokens, by MAC."""
-    tokens = {}
-    for name, mac in (("boot-a", MAC_A), ("boot-b", MAC_B)):
-        create_booting_host(kube, namespace, name, sim.take(), mac)
-    for name, mac in (("boot-a", MAC_A), ("boot-b", MAC_B)):
-        tokens[mac] = wait_for(lambda n=name: boot_token(kube, namespace, n), TIMEOUT, f"{name}'s boot token")
-        assert state(kube, namespace, name) == "inspecting"
-    return tokens
+) -> Inspecting:
+    macs = {"a": next(_MACS), "b": next(_MACS)}
+    for name, mac in macs.items():
+        create_booting_host(kube, namespace, f"boot-{name}", sim.take(), mac)
+    issued: dict[str, dict[str, str]] = {}
+    for name in macs:
+        issued[name] = wait_for(
+            lambda n=name: job_tokens(kube, namespace, f"boot-{n}"), TIMEOUT, f"boot-{name}'s tokens"
+        )
+        assert state(kube, namespace, f"boot-{name}") == "inspecting"
+    return Inspecting(
+        namespace, path(macs["a"]), path(macs["b"]), issued["a"]["token"], issued["b"]["token"], issued["a"]["jobToken"]
+    )
 
 
 def path(mac: str) -> str:
@@ -68,41 +102,43 @@ def test_an_unknown_mac_boots_its_disk_and_creates_nothing(bootserver: BootServe
 
 
 def test_a_host_in_inspection_gets_the_installer_with_its_preseed_url(
-    bootserver: BootServerProcess, inspecting: dict[str, str]
+    bootserver: BootServerProcess, inspecting: Inspecting
 ) -> None:
-    code, body = curl(f"{bootserver.url}/v1/boot/{path(MAC_A)}.ipxe")
+    code, body = curl(f"{bootserver.url}/v1/boot/{inspecting.path_a}.ipxe")
     assert code == 200
     text = body.decode()
     assert "kernel http://" in text
     assert "/v1/images/linux" in text
     assert "initrd http://" in text
     # The token rides in the URL's user part: the installer's wget turns it into a header.
-    assert f"url=http://{path(MAC_A)}:{inspecting[MAC_A]}@" in text
+    assert f"url=http://{inspecting.path_a}:{inspecting.ipxe_a}@" in text
     # iPXE's own spelling of the MAC works too (upper case).
-    assert curl(f"{bootserver.url}/v1/boot/{path(MAC_A).upper()}.ipxe")[0] == 200
+    assert curl(f"{bootserver.url}/v1/boot/{inspecting.path_a.upper()}.ipxe")[0] == 200
 
 
-def test_preseed_needs_the_hosts_own_token(bootserver: BootServerProcess, inspecting: dict[str, str]) -> None:
-    url = f"{bootserver.url}/v1/hosts/{path(MAC_A)}/preseed.cfg"
+def test_preseed_needs_the_hosts_own_token(bootserver: BootServerProcess, inspecting: Inspecting) -> None:
+    url = f"{bootserver.url}/v1/hosts/{inspecting.path_a}/preseed.cfg"
     code, _ = curl(url)
     assert code == 401
     headers = subprocess.run(["curl", "-sS", "-D", "-", "-o", "/dev/null", url], capture_output=True, check=True)
     assert b'WWW-Authenticate: Basic realm="oci-operator"' in headers.stdout
-    assert curl(url, "-u", f"{path(MAC_A)}:not-the-token")[0] == 403
-    assert curl(url, "-u", f"{path(MAC_A)}:{inspecting[MAC_B]}")[0] == 403  # another host's token
-    assert curl(url, "-H", f"Authorization: Bearer {inspecting[MAC_B]}")[0] == 403
-    code, body = curl(url, "-u", f"{path(MAC_A)}:{inspecting[MAC_A]}")
+    assert curl(url, "-u", f"{inspecting.path_a}:not-the-token")[0] == 403
+    assert curl(url, "-u", f"{inspecting.path_a}:{inspecting.ipxe_b}")[0] == 403  # another host's token
+    assert curl(url, "-H", f"Authorization: Bearer {inspecting.ipxe_b}")[0] == 403
+    code, body = curl(url, "-u", f"{inspecting.path_a}:{inspecting.ipxe_a}")
     assert code == 200
     assert b"d-i preseed/early_command string" in body
     assert b"oci-report.sh" in body
     assert b" inspected;" in body
 
 
-def test_reports_are_checked(bootserver: BootServerProcess, inspecting: dict[str, str], tmp_path: Path) -> None:
-    url = f"{bootserver.url}/v1/hosts/{path(MAC_A)}/report"
-    auth = ("-u", f"{path(MAC_A)}:{inspecting[MAC_A]}", "-H", "Content-Type: application/json")
+def test_reports_are_checked(bootserver: BootServerProcess, inspecting: Inspecting, tmp_path: Path) -> None:
+    url = f"{bootserver.url}/v1/hosts/{inspecting.path_a}/report"
+    auth = ("-u", f"{inspecting.path_a}:{inspecting.job_a}", "-H", "Content-Type: application/json")
+    # The iPXE token opens the preseed only: anyone may read it in the script.
+    assert curl(url, "-u", f"{inspecting.path_a}:{inspecting.ipxe_a}", "-d", '{"event": "failed"}')[0] == 403
     assert curl(url, "-X", "POST", "-d", '{"event": "inspected"}')[0] == 401
-    assert curl(url, "-u", f"{path(MAC_A)}:{inspecting[MAC_B]}", "-d", '{"event": "failed"}')[0] == 403
+    assert curl(url, "-u", f"{inspecting.path_a}:{inspecting.ipxe_b}", "-d", '{"event": "failed"}')[0] == 403
     assert curl(url, *auth, "-d", "not json")[0] == 422
     assert curl(url, *auth, "-d", '{"event": "rm -rf /"}')[0] == 422
     assert curl(url, *auth, "-d", '{"event": "inspected"}')[0] == 422  # no hardware
@@ -112,14 +148,16 @@ def test_reports_are_checked(bootserver: BootServerProcess, inspecting: dict[str
     assert curl(url, *auth, "--data-binary", f"@{big}")[0] == 413
 
 
-def test_the_agents_endpoints_need_a_provisioned_host(
-    bootserver: BootServerProcess, inspecting: dict[str, str]
-) -> None:
-    bearer = ("-H", f"Authorization: Bearer {inspecting[MAC_A]}")
-    assert curl(f"{bootserver.url}/v1/hosts/{path(MAC_A)}/desired-state", *bearer)[0] == 409
-    code, _ = curl(f"{bootserver.url}/v1/hosts/{path(MAC_A)}/convergence", *bearer, "-d", "{}")
+def test_the_agents_endpoints_need_the_agent_credential(bootserver: BootServerProcess, inspecting: Inspecting) -> None:
+    for token in (inspecting.ipxe_a, inspecting.job_a):  # a boot job's tokens open nothing of the agent's
+        bearer = ("-H", f"Authorization: Bearer {token}")
+        assert curl(f"{bootserver.url}/v1/hosts/{inspecting.path_a}/desired-state", *bearer)[0] == 403
+        code, _ = curl(f"{bootserver.url}/v1/hosts/{inspecting.path_a}/convergence", *bearer, "-d", "{}")
+        assert code == 403
+    # An inspection hands no agent credential over.
+    code, _ = curl(f"{bootserver.url}/v1/hosts/{inspecting.path_a}/agent-credential", "-u", f"x:{inspecting.job_a}")
     assert code == 409
-    assert curl(f"{bootserver.url}/v1/hosts/{path(MAC_A)}/desired-state")[0] == 401
+    assert curl(f"{bootserver.url}/v1/hosts/{inspecting.path_a}/desired-state")[0] == 401
 
 
 @pytest.mark.parametrize(
@@ -168,10 +206,163 @@ def test_images_are_served_whole_and_by_range(bootserver: BootServerProcess) -> 
     assert body == kernel[1000:2000]
 
 
-def test_no_token_lands_in_the_boot_server_log(bootserver: BootServerProcess, inspecting: dict[str, str]) -> None:
-    curl(f"{bootserver.url}/v1/boot/{path(MAC_A)}.ipxe")
-    curl(f"{bootserver.url}/v1/hosts/{path(MAC_A)}/preseed.cfg", "-u", f"x:{inspecting[MAC_A]}")
+def test_no_token_lands_in_the_boot_server_log(bootserver: BootServerProcess, inspecting: Inspecting) -> None:
+    curl(f"{bootserver.url}/v1/boot/{inspecting.path_a}.ipxe")
+    curl(f"{bootserver.url}/v1/hosts/{inspecting.path_a}/preseed.cfg", "-u", f"x:{inspecting.ipxe_a}")
     log = bootserver.log()
     assert "GET /v1/hosts/" in log  # the access log is on, and it is the one being checked
-    for token in inspecting.values():
+    for token in inspecting.tokens():
         assert token not in log
+
+
+# Who may write a host's Secrets (issue 16, findings 1 and 12) ------------------------------------------
+
+
+def forged(kind: str, uid: str, host: str, data: dict[str, str], annotations: dict[str, str] | None = None) -> Any:
+    """A Secret a tenant can write in their own namespace, labelled and named like the real one (by the
+    old scheme, <host>-<kind> + host annotation, and by the new one, host-<uid>-<kind> + UID label)."""
+    label = {"boot-token": "oci.openstack.org/boot-token", "desired-state": "oci.openstack.org/desired-state"}[kind]
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": f"host-{uid}-{kind}",
+            "labels": {label: "true", "oci.openstack.org/host-uid": uid},
+            "annotations": {"oci.openstack.org/host": host, **(annotations or {})},
+        },
+        "stringData": data,
+    }
+
+
+def test_a_forged_boot_token_in_the_tenants_namespace_opens_nothing(
+    kube: Kube, bootserver: BootServerProcess, inspecting: Inspecting
+) -> None:
+    host = kube.get(inspecting.namespace, "BareMetalHost", "boot-a")
+    boot_id = host["status"]["provisioning"]["bootId"]
+    uid = host["metadata"]["uid"]
+    kube.create(inspecting.namespace, forged("boot-token", uid, "boot-a", {"token": "forged", "bootId": boot_id,
+                                                                             "jobToken": "forged"}))  # fmt: skip
+    url = f"{bootserver.url}/v1/hosts/{inspecting.path_a}"
+    # The boot server's cache has seen the forged Secret once it has seen a later write (a host's status).
+    marker = f"{bootserver.url}/v1/boot/{inspecting.path_a}.ipxe"
+    wait_for(lambda: curl(marker)[0] == 200, TIMEOUT, "the boot server answering")
+    script = curl(marker)[1].decode()
+    assert "forged" not in script
+    assert curl(f"{url}/preseed.cfg", "-u", f"{inspecting.path_a}:forged")[0] == 403
+    assert curl(f"{url}/report", "-u", "x:forged", "-d", '{"event": "failed"}')[0] == 403
+    assert curl(f"{url}/preseed.cfg", "-u", f"{inspecting.path_a}:{inspecting.ipxe_a}")[0] == 200
+
+
+def test_the_ipxe_token_is_spent_by_the_preseed(bootserver: BootServerProcess, inspecting: Inspecting) -> None:
+    """Anyone may fetch a host's iPXE script: its token opens the job's preseed once, and nothing else."""
+    url = f"{bootserver.url}/v1/hosts/{inspecting.path_a}"
+    code, preseed = curl(f"{url}/preseed.cfg", "-u", f"x:{inspecting.ipxe_a}")
+    assert code == 200
+    assert inspecting.ipxe_a.encode() not in preseed  # the reports use the job token
+    assert inspecting.job_a.encode() in preseed
+    assert curl(f"{url}/preseed.cfg", "-u", f"x:{inspecting.ipxe_a}")[0] == 403  # a second time: spent
+    assert curl(f"{url}/report", "-u", f"x:{inspecting.job_a}", "-d", '{"event": "failed"}')[0] == 200
+    assert curl(f"{url}/report", "-u", f"x:{inspecting.ipxe_a}", "-d", '{"event": "failed"}')[0] == 403
+
+
+def test_a_mac_claimed_in_two_namespaces_boots_neither(
+    kube: Kube, bootserver: BootServerProcess, sim: SimControl, inspecting: Inspecting
+) -> None:
+    """Another tenant's host with boot-a's MAC takes nothing over: neither host is served (finding 4)."""
+    other = kube.new_namespace("t-")
+    try:
+        mac = inspecting.path_a.replace("-", ":")
+        create_booting_host(kube, other, "thief", sim.take(), mac)
+        script = f"{bootserver.url}/v1/boot/{inspecting.path_a}.ipxe"
+        wait_for(lambda: b"\nexit" in curl(script)[1], TIMEOUT, "the claimed MAC to boot its local disk")
+        assert b"kernel" not in curl(script)[1]
+        preseed = f"{bootserver.url}/v1/hosts/{inspecting.path_a}/preseed.cfg"
+        assert curl(preseed, "-u", f"x:{inspecting.ipxe_a}")[0] == 403
+        thief = wait_for(lambda: job_tokens(kube, other, "thief"), TIMEOUT, "the thief's tokens")
+        assert curl(preseed, "-u", f"x:{thief['token']}")[0] == 403
+        assert "claimed by 2 hosts" in bootserver.log()
+    finally:
+        kube.delete_namespace(other)
+
+
+# Token currency (issue 16, finding 2): a token opens only its own host's current job ---------------------
+
+
+def role(name: str) -> dict[str, Any]:
+    motd = {"type": "file", "name": "motd", "path": "/etc/motd", "template": "hi\n"}
+    return {"apiVersion": "oci.openstack.org/v1alpha1", "kind": "NodeRole", "metadata": {"name": name},
+            "spec": {"resources": [motd]}}  # fmt: skip
+
+
+def test_earlier_jobs_tokens_open_nothing(
+    kube: Kube, namespace: str, nodes: SimControl, operator: OperatorProcess, bootserver: BootServerProcess
+) -> None:
+    """A provisioned host and one that is neither in a job nor provisioned (inspected, no role): the tokens
+    of their finished jobs open no door; only the agent credential (handed over once) opens the agent's."""
+    kube.create(namespace, role("motd"))
+    installed, spare = nodes.take(), nodes.take()
+    provisioned_host(kube, namespace, "inst", installed, "motd")
+    create_booting_host(kube, namespace, "spare", spare, spare.mac, online=True)
+    wait_for(lambda: state(kube, namespace, "inst") == "provisioned", 90, "inst provisioned")
+    wait_for(lambda: state(kube, namespace, "spare") == "available", 90, "spare inspected and available")
+    for name, bmc in (("inst", installed), ("spare", spare)):
+        old = host_secret(kube, namespace, name, "boot-token")
+        assert old is not None
+        url = f"{bootserver.url}/v1/hosts/{path(bmc.mac)}"
+        for token in (old["token"], old["jobToken"]):
+            basic = ("-u", f"{path(bmc.mac)}:{token}")
+            assert curl(f"{url}/preseed.cfg", *basic)[0] == 403, (name, token)
+            assert curl(f"{url}/report", *basic, "-d", '{"event": "failed"}')[0] == 403, name
+            assert curl(f"{url}/agent-credential", *basic)[0] == 403, name
+            assert curl(f"{url}/desired-state", *basic)[0] == 403, name
+            assert curl(f"{url}/convergence", *basic, "-d", "{}")[0] == 403, name
+    # The installation handed the agent its credential (the simulated installer took it): it is spent...
+    credential = token_of(kube, namespace, "inst")
+    inst_url = f"{bootserver.url}/v1/hosts/{path(installed.mac)}"
+    wait_for(lambda: curl(f"{inst_url}/desired-state", "-u", f"x:{credential}")[0] == 200, 90, "the desired state")
+    assert "agent credential handed over to inst" in bootserver.log()
+    # A desired state forged in the tenant's namespace is never served in place of the operator's.
+    inst_uid = kube.get(namespace, "BareMetalHost", "inst")["metadata"]["uid"]
+    fake = {"desired.json": '{"resources": [{"type": "command", "name": "x", "command": "touch /pwned"}]}'}
+    kube.create(namespace, forged("desired-state", inst_uid, "inst", fake, {"oci.openstack.org/hash": "forged"}))
+    kube.annotate(namespace, "BareMetalHost", "inst", {"example.org/poke": "1"})  # a later event the cache sees
+    wait_for(lambda: "poke" in str(kube.get(namespace, "BareMetalHost", "inst")), TIMEOUT, "the annotation")
+    code, document = curl(f"{inst_url}/desired-state", "-u", f"x:{credential}")
+    assert code == 200
+    assert b"pwned" not in document
+    # ...and it is no key to a host that has none: the spare host's agent endpoints stay shut.
+    spare_url = f"{bootserver.url}/v1/hosts/{path(spare.mac)}"
+    assert curl(f"{spare_url}/desired-state", "-u", f"x:{credential}")[0] == 403
+    assert host_secret(kube, namespace, "spare", "agent") is None
+
+
+def test_a_hosts_secrets_go_with_it(
+    kube: Kube, namespace: str, sim: SimControl, operator: OperatorProcess, bootserver: BootServerProcess
+) -> None:
+    mac = next(_MACS)
+    create_booting_host(kube, namespace, "gone", sim.take(), mac)
+    wait_for(lambda: job_tokens(kube, namespace, "gone"), TIMEOUT, "the host's tokens")
+    uid = kube.get(namespace, "BareMetalHost", "gone")["metadata"]["uid"]
+    kube.delete(namespace, "BareMetalHost", "gone")
+    wait_for(lambda: not kube.exists(namespace, "BareMetalHost", "gone"), TIMEOUT, "the host deleted")
+    names = [s.metadata.name for s in kube.core.list_namespaced_secret("oci-system").items]
+    assert not [n for n in names if uid in n]
+
+
+def test_a_secret_the_operator_does_not_own_is_never_overwritten(kube: Kube) -> None:
+    """A Secret with the name the operator needs but without the host's UID label is left alone (finding 12)."""
+    from oci_operator.k8s import client as k8s
+
+    k8s.load(kube.kubeconfig)
+    system = kube.new_namespace("p-")
+    try:
+        uid = "0b5e7d0a-0000-4000-8000-000000000012"
+        name = k8s.host_secret_name(uid, "desired-state")
+        kube.create(system, {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
+                             "stringData": {"desired.json": "someone else's"}})  # fmt: skip
+        with pytest.raises(k8s.NotOurSecret):
+            k8s.ensure_desired_state(system, "tenant", "host", uid, '{"resources": []}', "abc")
+        kept = kube.core.read_namespaced_secret(name, system)
+        assert base64.b64decode(kept.data["desired.json"]) == b"someone else's"
+    finally:
+        kube.delete_namespace(system)

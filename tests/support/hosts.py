@@ -7,7 +7,8 @@ import urllib.request
 from typing import Any
 
 from oci_operator.api.v1alpha1 import INSPECT_ANNOTATION
-from oci_operator.k8s.client import boot_token_secret_name
+from oci_operator.config import DEFAULT_SYSTEM_NAMESPACE
+from oci_operator.k8s.client import host_secret_name
 
 from .bmcsim import SimBMC
 from .debian_root import DebianRoot
@@ -79,15 +80,29 @@ def state(kube: Kube, namespace: str, name: str) -> str | None:
     return prov.get("state")
 
 
-def boot_token(kube: Kube, namespace: str, name: str) -> str | None:
-    """The token of the host's current boot job, once the operator has issued it."""
-    boot_id = (status(kube, namespace, name).get("provisioning") or {}).get("bootId")
+def host_secret(
+    kube: Kube, namespace: str, name: str, kind: str, system: str = DEFAULT_SYSTEM_NAMESPACE
+) -> dict[str, str] | None:
+    """The decoded data of one of the host's Secrets in the operator's system namespace."""
+    uid = kube.get(namespace, "BareMetalHost", name)["metadata"]["uid"]
     try:
-        secret = kube.core.read_namespaced_secret(boot_token_secret_name(name), namespace)
+        secret = kube.core.read_namespaced_secret(host_secret_name(uid, kind), system)
     except Exception:
         return None
-    data = {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
-    return data["token"] if boot_id and data.get("bootId") == boot_id else None
+    return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+
+
+def job_tokens(kube: Kube, namespace: str, name: str, system: str = DEFAULT_SYSTEM_NAMESPACE) -> dict[str, str] | None:
+    """The host's current boot job's Secret data (token: the iPXE one; jobToken: the preseed's), once issued."""
+    boot_id = (status(kube, namespace, name).get("provisioning") or {}).get("bootId")
+    data = host_secret(kube, namespace, name, "boot-token", system)
+    return data if data is not None and boot_id and data.get("bootId") == boot_id else None
+
+
+def boot_token(kube: Kube, namespace: str, name: str) -> str | None:
+    """The iPXE token of the host's current boot job, once the operator has issued it."""
+    data = job_tokens(kube, namespace, name)
+    return data["token"] if data else None
 
 
 def provisioned_host(kube: Kube, namespace: str, name: str, bmc: SimBMC, role: str) -> None:
@@ -95,10 +110,11 @@ def provisioned_host(kube: Kube, namespace: str, name: str, bmc: SimBMC, role: s
     create_booting_host(kube, namespace, name, bmc, bmc.mac, online=True, role=role)
 
 
-def token_of(kube: Kube, namespace: str, name: str) -> str:
-    """The token the installation left on the node (the agent's)."""
-    secret = kube.core.read_namespaced_secret(boot_token_secret_name(name), namespace)
-    return base64.b64decode((secret.data or {})["token"]).decode()
+def token_of(kube: Kube, namespace: str, name: str, system: str = DEFAULT_SYSTEM_NAMESPACE) -> str:
+    """The credential the installation handed the node's agent."""
+    data = host_secret(kube, namespace, name, "agent", system)
+    assert data is not None, f"{name} has no agent credential"
+    return data["token"]
 
 
 def converged(kube: Kube, namespace: str, name: str) -> tuple[str, str, str] | None:
@@ -118,10 +134,18 @@ def desired_state_served(base_url: str, mac: str, token: str) -> bool:
         return False
 
 
-def agent_installed(kube: Kube, namespace: str, name: str, mac: str, server_url: str, root: DebianRoot) -> None:
+def agent_installed(
+    kube: Kube,
+    namespace: str,
+    name: str,
+    mac: str,
+    server_url: str,
+    root: DebianRoot,
+    system: str = DEFAULT_SYSTEM_NAMESPACE,
+) -> None:
     """What the installer leaves on a provisioned host, put into `root`: the agent, its settings and the
-    installation's token; returns once the boot server can hand the agent its desired state."""
+    credential handed to it; returns once the boot server can hand the agent its desired state."""
     wait_for(lambda: state(kube, namespace, name) == "provisioned", 90, f"{name} provisioned")
-    token = token_of(kube, namespace, name)
+    token = token_of(kube, namespace, name, system)
     wait_for(lambda: desired_state_served(server_url, mac, token), 90, f"{name}'s desired state served")
     root.install_agent(server_url.removeprefix("http://"), mac, name, token)

@@ -5,14 +5,15 @@ GET  /v1/boot/{mac}.ipxe             the host's script: inspect, install, wipe, 
 GET  /v1/images/{name}               installer kernel and initrd (public; sendfile, ranges)
 GET  /v1/scripts/oci-report.sh       the installer's report helper (public)
 GET  /v1/agent/oci-agent.py          the node agent (public; stdlib-only Python)
-GET  /v1/hosts/{mac}/preseed.cfg     the host's preseed (token)
-POST /v1/hosts/{mac}/report          the node's milestones and hardware (token)
-GET  /v1/hosts/{mac}/desired-state   the agent's desired state (token; ETag = its hash, 304 when unchanged)
-POST /v1/hosts/{mac}/convergence     the agent's run report (token)
+GET  /v1/hosts/{mac}/preseed.cfg     the host's preseed (the iPXE token, once per job)
+POST /v1/hosts/{mac}/report          the node's milestones and hardware (the job token)
+GET  /v1/hosts/{mac}/agent-credential  the agent's credential, once per installation (the job token)
+GET  /v1/hosts/{mac}/desired-state   the agent's desired state (agent credential; ETag = its hash, 304)
+POST /v1/hosts/{mac}/convergence     the agent's run report (agent credential)
 GET  /healthz, /metrics
 
 A token is the `password` of HTTP Basic auth (user: the MAC) or a Bearer token; it is never part
-of a URL path or query, so access logs never hold one.
+of a URL path or query, so access logs never hold one. Which token opens what: directory.py.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from ..api.v1alpha1 import GROUP, VERSION, BareMetalHost, ProvisioningState
+from ..api.v1alpha1 import GROUP, VERSION, BareMetalHost
 from ..api.v1alpha1.hardware import BootReport, BootStep, Convergence, HardwareDetails
 from ..k8s import client as k8s
 from ..metrics import BOOT_CALLBACKS, BOOT_REQUESTS
@@ -75,6 +76,7 @@ EVENTS_OF_JOB = {
 }
 
 M = TypeVar("M", bound=BaseModel)
+Door = Literal["preseed", "job", "agent"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -112,6 +114,7 @@ class BootServer:
                 web.get("/v1/images/{name}", self.image),
                 web.get("/v1/scripts/oci-report.sh", self.report_script),
                 web.get("/v1/agent/oci-agent.py", self.agent),
+                web.get("/v1/hosts/{mac}/agent-credential", self.agent_credential),
                 web.get("/v1/hosts/{mac}/desired-state", self.desired_state),
                 web.post("/v1/hosts/{mac}/convergence", self.convergence),
                 web.get("/v1/hosts/{mac}/preseed.cfg", self.preseed),
@@ -131,6 +134,10 @@ class BootServer:
         host = self.directory.by_mac(mac)
         if host is None and self.discovery is not None:
             self.discovery.seen(mac, "iPXE script request")
+        claimants = self.directory.claimants(mac)
+        if len(claimants) > 1:
+            names = ", ".join(f"{h.namespace}/{h.name}" for h in claimants)
+            _log.warning("boot MAC %s is claimed by %d hosts (%s): none of them is served", mac, len(claimants), names)
         token = self.directory.job_token(host) if host else None
         mode = scripts.boot_mode(host, token)
         _log.info("boot script for %s (%s): %s", mac, host.name if host else "unknown", mode)
@@ -163,7 +170,8 @@ class BootServer:
         return web.Response(body=prometheus_client.generate_latest(), content_type="text/plain")
 
     # Token-protected ---------------------------------------------------------------------------
-    def _authorized(self, request: web.Request) -> BareMetalHost:
+    def _authorized(self, request: web.Request, door: Door) -> BareMetalHost:
+        """The host, when the presented token opens this door of it now; else 401 or 403."""
         mac = _mac(request)
         presented = _presented_token(request)
         if presented is None:
@@ -171,13 +179,18 @@ class BootServer:
                 text="token required\n", headers={"WWW-Authenticate": 'Basic realm="oci-operator"'}
             )
         host = self.directory.by_mac(mac)
-        if host is None or not self.directory.accepts(host, presented):
-            _log.warning("rejected a token for %s", mac)
+        opens = {
+            "preseed": self.directory.opens_preseed,
+            "job": self.directory.opens_job,
+            "agent": self.directory.opens_agent,
+        }[door]
+        if host is None or not opens(host, presented):
+            _log.warning("rejected a token for %s (%s)", mac, door)
             raise web.HTTPForbidden(text="token not valid for this host\n")
         return host
 
     async def preseed(self, request: web.Request) -> web.Response:
-        host = self._authorized(request)
+        host = self._authorized(request, "preseed")
         token = self.directory.job_token(host)
         mode = scripts.boot_mode(host, token)
         if token is None or mode not in JOB_MODES.values():
@@ -187,11 +200,22 @@ class BootServer:
         except RenderError as exc:
             _log.error("preseed for %s: %s", host.name, exc)
             raise web.HTTPInternalServerError(text=f"preseed could not be rendered: {exc}\n") from None
+        # Spent before anything awaits: the token anyone could read in the iPXE script opens no second preseed.
+        self.directory.preseed_served(host, token)
         await self._record(host, BootStep.PRESEED_SERVED, f"preseed to {mode} served")
         return _text(body)
 
+    async def agent_credential(self, request: web.Request) -> web.Response:
+        """The installer's late_command takes the agent's own credential, once (the job token opens it)."""
+        host = self._authorized(request, "job")
+        credential = self.directory.hand_over_agent_credential(host)
+        if credential is None:
+            raise web.HTTPConflict(text="no agent credential to hand over for this host's job\n")
+        _log.info("agent credential handed over to %s", host.name)
+        return web.Response(text=credential + "\n", content_type="text/plain", headers={"Cache-Control": "no-store"})
+
     async def report(self, request: web.Request) -> web.Response:
-        host = self._authorized(request)
+        host = self._authorized(request, "job")
         report = await _parse(NodeReport, request)
         step = BootStep(report.event)
         if step is BootStep.INSPECTED and report.hardware is None:
@@ -206,12 +230,9 @@ class BootServer:
         return _text("recorded\n")
 
     def _provisioned(self, request: web.Request) -> BareMetalHost:
-        """The agent's endpoints: only an installed host has an agent (a boot job's token gets a 409)."""
-        host = self._authorized(request)
-        prov = host.status.provisioning
-        if prov is None or prov.state is not ProvisioningState.PROVISIONED:
-            raise web.HTTPConflict(text="this host is not provisioned\n")
-        return host
+        """The agent's endpoints: only the agent credential of a provisioned host opens them (a boot job's
+        tokens get a 403)."""
+        return self._authorized(request, "agent")
 
     async def desired_state(self, request: web.Request) -> web.Response:
         host = self._provisioned(request)

@@ -27,7 +27,7 @@ class Discovery:
 
     def seen(self, mac: str, how: str) -> None:
         """Called for every MAC seen (DHCP log, iPXE request); creates at most one host per MAC."""
-        if self.directory.by_mac(mac) is not None:
+        if self.directory.claimants(mac):  # known (a duplicate MAC is known too, and refused)
             return
         with self._lock:
             if mac in self._done:

@@ -12,11 +12,12 @@ from pathlib import Path
 from aiohttp import web
 
 from ..api.v1alpha1 import GROUP, VERSION, BareMetalHost
+from ..config import DEFAULT_SYSTEM_NAMESPACE
 from ..k8s import client as k8s
 from ..k8s import informer
 from .app import BootServer
 from .config import NETBOOT_IMAGES, BootServerConfig, DHCPConfig, Reservation
-from .directory import DESIRED_SELECTOR, TOKEN_SELECTOR, Directory
+from .directory import AGENT_SELECTOR, DESIRED_SELECTOR, TOKEN_SELECTOR, Directory
 from .discovery import Discovery
 from .dnsmasq import Dnsmasq
 
@@ -26,6 +27,11 @@ _log = logging.getLogger("bootserver")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, then KUBECONFIG)")
     parser.add_argument("--namespace", help="serve hosts of this namespace only (default: all)")
+    parser.add_argument(
+        "--system-namespace",
+        default=DEFAULT_SYSTEM_NAMESPACE,
+        help="the operator's namespace holding host tokens, agent credentials and desired states",
+    )
     parser.add_argument("--listen-address", default="0.0.0.0", help="HTTP address")  # noqa: S104
     parser.add_argument("--port", type=int, default=8088, help="HTTP port")
     parser.add_argument("--advertise", default="", help="HOST:PORT nodes use to reach this server")
@@ -103,10 +109,13 @@ def run(args: argparse.Namespace) -> int:
     hosts = informer.Informer(
         "baremetalhosts", informer.custom_objects(GROUP, VERSION, BareMetalHost.info.plural, config.namespace)
     )
-    tokens = informer.Informer("boot-tokens", informer.secrets(config.namespace), TOKEN_SELECTOR)
-    desired = informer.Informer("desired-states", informer.secrets(config.namespace), DESIRED_SELECTOR)
-    directory = Directory(hosts, tokens, desired)
-    for source in (hosts, tokens, desired):
+    # Host Secrets come from the system namespace only: a Secret a tenant wrote is never read.
+    system = informer.secrets(args.system_namespace)
+    tokens = informer.Informer("boot-tokens", system, TOKEN_SELECTOR)
+    agents = informer.Informer("agent-credentials", system, AGENT_SELECTOR)
+    desired = informer.Informer("desired-states", system, DESIRED_SELECTOR)
+    directory = Directory(hosts, tokens, desired, agents)
+    for source in (hosts, tokens, desired, agents):
         source.on_change = directory.rebuild
         source.start()
     discovery = Discovery(directory, discover_ns) if config.discover else None

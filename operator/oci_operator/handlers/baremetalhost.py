@@ -98,7 +98,8 @@ class HostRunner:
             document = json.dumps(result.desired.document, sort_keys=True, indent=1)
             uid = str(raw["metadata"].get("uid", ""))
             await asyncio.to_thread(
-                k8s.ensure_desired_state, self.namespace, self.name, uid, document, result.desired.hash
+                k8s.ensure_desired_state,
+                *(self.config.system_namespace, self.namespace, self.name, uid, document, result.desired.hash),
             )
         # Order matters for crash safety: annotations first (a finished reboot must not look new),
         # then the status that records the intent, then the single command.
@@ -108,7 +109,13 @@ class HostRunner:
             # Before the status that records the boot: if this fails, nothing says the server was booted.
             uid = str(raw["metadata"].get("uid", ""))
             mac = host.spec.boot_mac_address
-            await asyncio.to_thread(k8s.ensure_boot_token, self.namespace, self.name, uid, mac, result.boot_token)
+            install = result.status.provisioning is not None and (
+                result.status.provisioning.state is ProvisioningState.PROVISIONING
+            )
+            await asyncio.to_thread(
+                k8s.ensure_boot_token,
+                *(self.config.system_namespace, self.namespace, self.name, uid, mac, result.boot_token, install),
+            )
         persisted = await self._persist(old_status, result)
         requeue = result.requeue_after
         if result.actions and bmc is not None:
@@ -216,6 +223,12 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         memo.host_wakers.pop(key, None)
         memo.host_roles.pop(key, None)
         forget_host(*key)
+
+    @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, id="host-secrets")
+    async def drop_secrets(body: kopf.Body, **_: Any) -> None:
+        # Owner references cannot reach the system namespace: the finalizer holds the host until its
+        # tokens, credential and desired state are gone.
+        await asyncio.to_thread(k8s.delete_host_secrets, config.system_namespace, str(body.metadata.uid or ""))
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, id="power-off")
     async def on_delete(body: kopf.Body, memo: Any, logger: Logger, **_: Any) -> None:
