@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -366,3 +367,37 @@ def test_a_secret_the_operator_does_not_own_is_never_overwritten(kube: Kube) -> 
         assert base64.b64decode(kept.data["desired.json"]) == b"someone else's"
     finally:
         kube.delete_namespace(system)
+
+
+def test_the_agent_credential_is_handed_over_once_and_opens_only_a_provisioned_host(
+    kube: Kube, namespace: str, sim: SimControl, operator: OperatorProcess, bootserver: BootServerProcess
+) -> None:
+    """Played by hand with curl (the BMC has no server behind it): inspection, then the installation job,
+    whose job token takes the agent credential exactly once; that credential opens nothing until the host
+    is provisioned."""
+    from oci_operator.bmc.sim.node import hardware_for
+
+    kube.create(namespace, role("motd"))
+    mac = next(_MACS)
+    create_booting_host(kube, namespace, "hand", sim.take(), mac, role="motd")
+    url = f"{bootserver.url}/v1/hosts/{path(mac)}"
+    inspection = wait_for(lambda: job_tokens(kube, namespace, "hand"), TIMEOUT, "the inspection's tokens")
+    wait_for(lambda: curl(f"{url}/preseed.cfg", "-u", f"x:{inspection['token']}")[0] == 200, TIMEOUT, "the preseed")
+    report = json.dumps({"event": "inspected", "hardware": hardware_for(1, mac)})
+    assert curl(f"{url}/report", "-u", f"x:{inspection['jobToken']}", "-d", report)[0] == 200
+    wait_for(lambda: state(kube, namespace, "hand") == "provisioning", TIMEOUT, "the installation job")
+    install = wait_for(lambda: job_tokens(kube, namespace, "hand"), TIMEOUT, "the installation's tokens")
+    credential = wait_for(lambda: host_secret(kube, namespace, "hand", "agent"), TIMEOUT, "the agent credential")
+    # Not provisioned yet: the credential opens none of the agent's endpoints.
+    assert curl(f"{url}/desired-state", "-u", f"x:{credential['token']}")[0] == 403
+    assert curl(f"{url}/convergence", "-u", f"x:{credential['token']}", "-d", "{}")[0] == 403
+    # Only the job token (which only the preseed shows) takes it, and only once.
+    assert curl(f"{url}/agent-credential", "-u", f"x:{install['token']}")[0] == 403
+    assert curl(f"{url}/agent-credential", "-u", f"x:{inspection['jobToken']}")[0] == 403  # an earlier job's
+
+    def handed() -> bytes | None:
+        code, body = curl(f"{url}/agent-credential", "-u", f"x:{install['jobToken']}")
+        return body if code == 200 else None
+
+    assert wait_for(handed, TIMEOUT, "the handover").strip() == credential["token"].encode()
+    assert curl(f"{url}/agent-credential", "-u", f"x:{install['jobToken']}")[0] == 409
