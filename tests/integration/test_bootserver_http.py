@@ -26,7 +26,7 @@ from support.hosts import (
     state,
     token_of,
 )
-from support.kube import Kube
+from support.kube import Kube, condition
 from support.operator_process import OperatorProcess
 from support.waiting import wait_for
 
@@ -279,11 +279,23 @@ def test_a_mac_claimed_in_two_namespaces_boots_neither(
         assert b"kernel" not in curl(script)[1]
         preseed = f"{bootserver.url}/v1/hosts/{inspecting.path_a}/preseed.cfg"
         assert curl(preseed, "-u", f"x:{inspecting.ipxe_a}")[0] == 403
-        thief = wait_for(lambda: job_tokens(kube, other, "thief"), TIMEOUT, "the thief's tokens")
-        assert curl(preseed, "-u", f"x:{thief['token']}")[0] == 403
         assert "claimed by 2 hosts" in bootserver.log()
+        # Every host involved says so, naming the other.
+        for ns, name, rival in ((inspecting.namespace, "boot-a", f"{other}/thief"),
+                                (other, "thief", f"{inspecting.namespace}/boot-a")):  # fmt: skip
+            cond = wait_for(lambda n=ns, h=name: duplicate(kube, n, h), TIMEOUT, f"{name}'s DuplicateBootMAC")
+            assert rival in cond["message"]
+        assert job_tokens(kube, other, "thief") is None  # the operator never started a boot job for it
     finally:
         kube.delete_namespace(other)
+    # The claim withdrawn, boot-a is served again and its condition goes.
+    wait_for(lambda: b"kernel" in curl(script)[1], TIMEOUT, "boot-a's installer script again")
+    wait_for(lambda: not duplicate(kube, inspecting.namespace, "boot-a"), TIMEOUT, "DuplicateBootMAC cleared")
+
+
+def duplicate(kube: Kube, namespace: str, name: str) -> dict[str, Any] | None:
+    cond = condition(kube.get(namespace, "BareMetalHost", name), "Ready")
+    return cond if cond and cond["reason"] == "DuplicateBootMAC" else None
 
 
 # Token currency (issue 16, finding 2): a token opens only its own host's current job ---------------------

@@ -21,6 +21,7 @@ from ..bmc.access import BMCAccess, BMCPool
 from ..bmc.credentials import CredentialsCheck, check_secret
 from ..bmc.driver import BMCError, PowerAction
 from ..bmc.governor import NotNow
+from ..bootserver.macs import normalize
 from ..conditions import find
 from ..config import OperatorConfig
 from ..k8s import client as k8s
@@ -34,7 +35,7 @@ from ..reconcilers.baremetalhost import (
 from ..reconcilers.desired_state import RoleLookup
 from ..reconcilers.host_context import Command, PassResult, SetBootDevice
 from ..reconcilers.outcome import PROGRESS
-from ..reconcilers.simple import reconcile_invalid
+from ..reconcilers.simple import reconcile_invalid, reconcile_refused
 from .common import Logger, account, invalid_message, plain, status_patch
 
 PLURAL = BareMetalHost.info.plural
@@ -48,9 +49,16 @@ class HostRunner:
     """Runs passes for one host: read fresh, decide, persist, then act once."""
 
     def __init__(
-        self, config: OperatorConfig, pool: BMCPool, body: kopf.Body, logger: Logger, roles: dict[Key, str]
+        self,
+        config: OperatorConfig,
+        pool: BMCPool,
+        body: kopf.Body,
+        logger: Logger,
+        roles: dict[Key, str],
+        boot_macs: kopf.Index[str, Key] | None = None,
     ) -> None:
         self.config, self.pool, self.body, self.logger = config, pool, body, logger
+        self.boot_macs = boot_macs  # every watched host by boot MAC (kopf index)
         self.roles = roles  # shared: which role each host has, so a NodeRole change wakes its hosts
         self.namespace, self.name = str(body.metadata.namespace), str(body.metadata.name)
 
@@ -83,6 +91,15 @@ class HostRunner:
         if PAUSED_ANNOTATION in host.metadata_annotations():
             self.logger.debug("paused: no BMC call, no status change")
             return None
+        others = self._mac_claimed_by_others(host)
+        if others:
+            # Issue 16 finding 4: a MAC two hosts claim would let one take the other's server over at its
+            # next PXE boot. Neither is booted (the boot server serves neither); each says why.
+            problem = f"boot MAC {host.spec.boot_mac_address} is also claimed by {', '.join(others)}: not booted"
+            generation = int(raw["metadata"].get("generation", 0))
+            outcome = reconcile_refused(generation, host.status, "DuplicateBootMAC", problem)
+            await self._persist(old_status, PassResult(outcome.status, outcome.events))  # type: ignore[arg-type]
+            return self.config.power.poll_interval
 
         started = time.monotonic()
         bmc: BMCAccess | None = None
@@ -122,6 +139,13 @@ class HostRunner:
             requeue = await self._act(host, bmc, result, persisted)
         self._account(result, time.monotonic() - started)
         return requeue
+
+    def _mac_claimed_by_others(self, host: BareMetalHost) -> list[str]:
+        mac = normalize(host.spec.boot_mac_address)
+        if self.boot_macs is None or mac is None:
+            return []
+        claimants = {f"{ns}/{name}" for ns, name in self.boot_macs.get(mac, [])}
+        return sorted(claimants - {f"{self.namespace}/{self.name}"})
 
     async def _role(self, host: BareMetalHost) -> RoleLookup:
         """The host's NodeRole, when it is provisioned with one (the only time it is needed)."""
@@ -197,15 +221,33 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         event: asyncio.Event = memo.setdefault("wake", asyncio.Event())
         return event
 
-    async def on_change(memo: Any, **_: Any) -> None:
+    async def on_change(memo: Any, spec: kopf.Spec, **kwargs: Any) -> None:
         wake(memo).set()
+        # Hosts sharing this boot MAC look again now (one of them may have just claimed or released it).
+        mac = normalize(str(spec.get("bootMACAddress", "")))
+        index: kopf.Index[str, Key] = kwargs["boot_macs"]
+        for key in index.get(mac, []) if mac else []:
+            waker = memo.host_wakers.get(key)
+            if waker is not None:
+                waker.set()
+
+    @kopf.index(GROUP, VERSION, PLURAL, registry=registry, id="boot_macs")
+    def boot_macs(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[str, Key] | None:
+        mac = normalize(str(spec.get("bootMACAddress", "")))
+        return {mac: (str(namespace), name)} if mac else None
 
     for decorate in (kopf.on.create, kopf.on.update, kopf.on.resume):
         decorate(GROUP, VERSION, PLURAL, registry=registry, id="wake")(on_change)
 
     @kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, id="reconcile", cancellation_timeout=30)
-    async def host_loop(body: kopf.Body, stopped: kopf.DaemonStopped, memo: Any, logger: Logger, **_: Any) -> None:
-        runner = HostRunner(config, memo.bmc_pool, body, logger, memo.host_roles)
+    async def host_loop(
+        body: kopf.Body,
+        stopped: kopf.DaemonStopped,
+        memo: Any,
+        logger: Logger,
+        **kwargs: Any,
+    ) -> None:
+        runner = HostRunner(config, memo.bmc_pool, body, logger, memo.host_roles, kwargs["boot_macs"])
         woken = wake(memo)
         key = (runner.namespace, runner.name)
         memo.host_wakers[key] = woken
