@@ -19,6 +19,7 @@ import pytest
 from support.bmcsim import SimControl
 from support.bootserver import BootServerProcess
 from support.hosts import (
+    boot_server_certificate,
     create_booting_host,
     host_secret,
     job_tokens,
@@ -31,7 +32,6 @@ from support.operator_process import OperatorProcess
 from support.waiting import wait_for
 
 TIMEOUT = 60
-MAC_A, MAC_B = "52:54:00:b0:07:0a", "52:54:00:b0:07:0b"
 # Hosts of a deleted namespace may linger behind their finalizer: each test's hosts get their own MACs,
 # since two hosts claiming one MAC are (rightly) both refused.
 _MACS = (f"52:54:00:b1:{n // 256:02x}:{n % 256:02x}" for n in itertools.count())
@@ -407,9 +407,38 @@ def test_the_agent_credential_is_handed_over_once_and_opens_only_a_provisioned_h
     assert curl(f"{url}/agent-credential", "-u", f"x:{install['token']}")[0] == 403
     assert curl(f"{url}/agent-credential", "-u", f"x:{inspection['jobToken']}")[0] == 403  # an earlier job's
 
-    def handed() -> bytes | None:
+    def handed() -> dict[str, str] | None:
         code, body = curl(f"{url}/agent-credential", "-u", f"x:{install['jobToken']}")
-        return body if code == 200 else None
+        return dict(json.loads(body)) if code == 200 else None
 
-    assert wait_for(handed, TIMEOUT, "the handover").strip() == credential["token"].encode()
+    given = wait_for(handed, TIMEOUT, "the handover")
+    assert given == {"token": credential["token"], "server": bootserver.agent_address,
+                     "serverCertificate": boot_server_certificate(kube)}  # fmt: skip
     assert curl(f"{url}/agent-credential", "-u", f"x:{install['jobToken']}")[0] == 409
+
+
+# The agent authenticates the server (issue 16, finding 9) --------------------------------------------
+
+
+def test_the_agent_talks_only_to_the_server_whose_certificate_it_pinned(
+    kube: Kube, namespace: str, nodes: SimControl, operator: OperatorProcess, bootserver: BootServerProcess
+) -> None:
+    """The agent's own client (oci_agent.request): HTTPS trusting only the certificate handed over with
+    its credential. A server without that key, or plain HTTP, gets no request (and no credential)."""
+    from oci_operator.agent import oci_agent
+    from oci_operator.bootserver import tls
+
+    kube.create(namespace, role("motd"))
+    bmc = nodes.take()
+    provisioned_host(kube, namespace, "pin", bmc, "motd")
+    wait_for(lambda: state(kube, namespace, "pin") == "provisioned", 90, "pin provisioned")
+    config = {"mac": path(bmc.mac)}
+    credential = {"token": token_of(kube, namespace, "pin"), "server": bootserver.agent_address,
+                  "serverCertificate": boot_server_certificate(kube)}  # fmt: skip
+    wait_for(lambda: oci_agent.request(config, credential, "/desired-state")[0] == 200, 90, "the state over HTTPS")
+    impostor = {**credential, "serverCertificate": tls.self_signed()[0]}  # another key: not our server
+    code, why = oci_agent.request(config, impostor, "/desired-state")
+    assert code == 0
+    assert b"CERTIFICATE_VERIFY_FAILED" in why
+    cleartext = {**credential, "server": bootserver.url.removeprefix("http://")}  # the HTTP port: no TLS
+    assert oci_agent.request(config, cleartext, "/desired-state")[0] == 0

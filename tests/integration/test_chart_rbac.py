@@ -155,7 +155,7 @@ def run_under_rbac(
         })  # fmt: skip
         bmc = sim.take()
         provisioned_host(kube, ns, "rb-1", bmc, "motd")
-        agent_installed(kube, ns, "rb-1", bmc.mac, server.url, debian, system)
+        agent_installed(kube, ns, "rb-1", bmc.mac, server, debian, system)
         assert status(kube, ns, "rb-1")["poweredOn"] is True
         code, _, output = debian.run_agent()
         assert code == 0, output

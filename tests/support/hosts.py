@@ -6,11 +6,13 @@ import base64
 import urllib.request
 from typing import Any
 
+from oci_operator.agent import oci_agent
 from oci_operator.api.v1alpha1 import INSPECT_ANNOTATION
 from oci_operator.config import DEFAULT_SYSTEM_NAMESPACE
 from oci_operator.k8s.client import host_secret_name
 
 from .bmcsim import SimBMC
+from .bootserver import BootServerProcess
 from .debian_root import DebianRoot
 from .kube import Kube, condition
 from .waiting import wait_for
@@ -122,13 +124,15 @@ def converged(kube: Kube, namespace: str, name: str) -> tuple[str, str, str] | N
     return (cond["status"], cond["reason"], cond["message"]) if cond else None
 
 
-def desired_state_served(base_url: str, mac: str, token: str) -> bool:
-    """The boot server has the host's rendered desired state (its cache follows the API by a moment)."""
+def desired_state_served(base_url: str, mac: str, token: str, certificate: str = "") -> bool:
+    """The boot server has the host's rendered desired state (its cache follows the API by a moment);
+    over HTTPS, trusting `certificate` only, as the agent does."""
     request = urllib.request.Request(  # noqa: S310 - loopback test URL
         f"{base_url}/v1/hosts/{mac.replace(':', '-')}/desired-state", headers={"Authorization": f"Bearer {token}"}
     )
+    context = oci_agent.pinned(certificate) if certificate else None
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=5, context=context) as response:  # noqa: S310
             return bool(response.status == 200)
     except OSError:
         return False
@@ -139,13 +143,21 @@ def agent_installed(
     namespace: str,
     name: str,
     mac: str,
-    server_url: str,
+    server: BootServerProcess,
     root: DebianRoot,
     system: str = DEFAULT_SYSTEM_NAMESPACE,
 ) -> None:
     """What the installer leaves on a provisioned host, put into `root`: the agent, its settings and the
-    credential handed to it; returns once the boot server can hand the agent its desired state."""
+    credential handed to it (with the boot server's certificate); returns once the boot server can hand
+    the agent its desired state over HTTPS."""
     wait_for(lambda: state(kube, namespace, name) == "provisioned", 90, f"{name} provisioned")
     token = token_of(kube, namespace, name, system)
-    wait_for(lambda: desired_state_served(server_url, mac, token), 90, f"{name}'s desired state served")
-    root.install_agent(server_url.removeprefix("http://"), mac, name, token)
+    certificate = boot_server_certificate(kube, system)
+    https = f"https://{server.agent_address}"
+    wait_for(lambda: desired_state_served(https, mac, token, certificate), 90, f"{name}'s desired state served")
+    root.install_agent(server.agent_address, mac, name, token, certificate)
+
+
+def boot_server_certificate(kube: Kube, system: str = DEFAULT_SYSTEM_NAMESPACE) -> str:
+    secret = kube.core.read_namespaced_secret("boot-server-tls", system)
+    return base64.b64decode((secret.data or {})["tls.crt"]).decode()

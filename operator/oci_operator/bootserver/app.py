@@ -208,11 +208,16 @@ class BootServer:
     async def agent_credential(self, request: web.Request) -> web.Response:
         """The installer's late_command takes the agent's own credential, once (the job token opens it)."""
         host = self._authorized(request, "job")
+        found = self.directory.certificate()
+        if found is None or not self.config.agent_port:
+            raise web.HTTPServiceUnavailable(text="the boot server has no certificate for agents yet\n")
         credential = self.directory.hand_over_agent_credential(host)
         if credential is None:
             raise web.HTTPConflict(text="no agent credential to hand over for this host's job\n")
         _log.info("agent credential handed over to %s", host.name)
-        return web.Response(text=credential + "\n", content_type="text/plain", headers={"Cache-Control": "no-store"})
+        # With it, the certificate the agent pins and where to reach it: from now on it talks HTTPS only.
+        body = {"token": credential, "server": self.config.agent_server, "serverCertificate": found[0]}
+        return web.json_response(body, headers={"Cache-Control": "no-store"})
 
     async def report(self, request: web.Request) -> web.Response:
         host = self._authorized(request, "job")

@@ -25,6 +25,8 @@ from ..api.v1alpha1 import BareMetalHost, ProvisioningState
 from ..api.v1alpha1.hardware import BootReport, BootStep
 from ..k8s.client import (
     AGENT_CREDENTIAL_LABEL,
+    BOOT_SERVER_TLS,
+    BOOT_SERVER_TLS_LABEL,
     BOOT_TOKEN_LABEL,
     DESIRED_STATE_LABEL,
     HASH_ANNOTATION,
@@ -58,8 +60,16 @@ def uid_of(host: BareMetalHost) -> str:
 
 
 class Directory:
-    def __init__(self, hosts: Informer, tokens: Informer, desired: Informer, agents: Informer | None = None) -> None:
-        self.hosts, self.tokens, self.desired, self.agents = hosts, tokens, desired, agents
+    def __init__(
+        self,
+        hosts: Informer,
+        tokens: Informer,
+        desired: Informer,
+        agents: Informer | None = None,
+        tls: Informer | None = None,
+    ) -> None:
+        self.hosts, self.tokens, self.desired, self.agents, self.tls = hosts, tokens, desired, agents, tls
+        self._certificate: tuple[str, str] | None = None  # the boot server's (certificate, key) PEM
         self._lock = threading.Lock()
         self._by_mac: dict[str, BareMetalHost] = {}
         self._duplicates: dict[str, list[BareMetalHost]] = {}
@@ -70,7 +80,7 @@ class Directory:
         self._handed_over: set[tuple[str, str]] = set()  # (host UID, boot id): agent credential given
 
     def _informers(self) -> list[Informer]:
-        return [self.hosts, self.tokens, self.desired, *([self.agents] if self.agents else [])]
+        return [self.hosts, self.tokens, self.desired, *(i for i in (self.agents, self.tls) if i is not None)]
 
     def synced(self) -> bool:
         return all(i.synced.is_set() for i in self._informers())
@@ -96,7 +106,17 @@ class Directory:
         for uid, data, notes in _own(self.desired, DESIRED_STATE_LABEL, "desired-state"):
             if "desired.json" in data:
                 desired[uid] = (notes.get(HASH_ANNOTATION, ""), data["desired.json"].encode())
+        certificate = None
+        for secret in self.tls.items() if self.tls is not None else []:
+            meta = secret.get("metadata") or {}
+            data = _decode(secret.get("data") or {})
+            mine = (
+                meta.get("name") == BOOT_SERVER_TLS and (meta.get("labels") or {}).get(BOOT_SERVER_TLS_LABEL) == "true"
+            )
+            if mine and data.get("tls.crt") and data.get("tls.key"):
+                certificate = (data["tls.crt"], data["tls.key"])
         with self._lock:
+            self._certificate = certificate
             self._by_mac = {mac: hosts[0] for mac, hosts in by_mac.items() if len(hosts) == 1}
             self._duplicates = {mac: hosts for mac, hosts in by_mac.items() if len(hosts) > 1}
             self._tokens, self._agents, self._desired = tokens, agents, desired
@@ -115,6 +135,11 @@ class Directory:
                 return list(found)
             one = self._by_mac.get(mac)
             return [one] if one is not None else []
+
+    def certificate(self) -> tuple[str, str] | None:
+        """The boot server's certificate and key (PEM), once the operator has made them."""
+        with self._lock:
+            return self._certificate
 
     def token(self, host: BareMetalHost) -> Token | None:
         with self._lock:
@@ -216,5 +241,6 @@ def _decode(data: dict[str, Any]) -> dict[str, str]:
 
 
 TOKEN_SELECTOR = f"{BOOT_TOKEN_LABEL}=true"
+TLS_SELECTOR = f"{BOOT_SERVER_TLS_LABEL}=true"
 AGENT_SELECTOR = f"{AGENT_CREDENTIAL_LABEL}=true"
 DESIRED_SELECTOR = f"{DESIRED_STATE_LABEL}=true"

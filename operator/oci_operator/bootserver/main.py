@@ -15,9 +15,10 @@ from ..api.v1alpha1 import GROUP, VERSION, BareMetalHost
 from ..config import DEFAULT_SYSTEM_NAMESPACE
 from ..k8s import client as k8s
 from ..k8s import informer
+from . import tls
 from .app import BootServer
 from .config import NETBOOT_IMAGES, BootServerConfig, DHCPConfig, Reservation
-from .directory import AGENT_SELECTOR, DESIRED_SELECTOR, TOKEN_SELECTOR, Directory
+from .directory import AGENT_SELECTOR, DESIRED_SELECTOR, TLS_SELECTOR, TOKEN_SELECTOR, Directory
 from .discovery import Discovery
 from .dnsmasq import Dnsmasq
 
@@ -34,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--listen-address", default="0.0.0.0", help="HTTP address")  # noqa: S104
     parser.add_argument("--port", type=int, default=8088, help="HTTP port")
+    parser.add_argument("--agent-port", type=int, default=8443, help="HTTPS port for installed agents (0: none)")
     parser.add_argument("--advertise", default="", help="HOST:PORT nodes use to reach this server")
     parser.add_argument("--images-dir", type=Path, default=NETBOOT_IMAGES, help="installer kernel and initrd")
     parser.add_argument("--kernel-args", default="console=tty0 console=ttyS0,115200n8", help="extra kernel args")
@@ -65,6 +67,7 @@ def config_from(args: argparse.Namespace) -> BootServerConfig:
         namespace=args.namespace,
         listen_address=args.listen_address,
         port=args.port,
+        agent_port=args.agent_port,
         advertise=args.advertise,
         images_dir=args.images_dir,
         kernel_args=args.kernel_args,
@@ -114,8 +117,9 @@ def run(args: argparse.Namespace) -> int:
     tokens = informer.Informer("boot-tokens", system, TOKEN_SELECTOR)
     agents = informer.Informer("agent-credentials", system, AGENT_SELECTOR)
     desired = informer.Informer("desired-states", system, DESIRED_SELECTOR)
-    directory = Directory(hosts, tokens, desired, agents)
-    for source in (hosts, tokens, desired, agents):
+    certificate = informer.Informer("boot-server-tls", system, TLS_SELECTOR)
+    directory = Directory(hosts, tokens, desired, agents, certificate)
+    for source in (hosts, tokens, desired, agents, certificate):
         source.on_change = directory.rebuild
         source.start()
     discovery = Discovery(directory, discover_ns) if config.discover else None
@@ -137,6 +141,7 @@ async def _serve(server: BootServer, config: BootServerConfig, dnsmasq: Dnsmasq 
     await site.start()
     print(f"bootserver: HTTP on {config.listen_address}:{config.port}, advertised as {config.base_url}", flush=True)
     stop = asyncio.Event()
+    agents = asyncio.create_task(_serve_agents(runner, server, config, stop)) if config.agent_port else None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -152,4 +157,22 @@ async def _serve(server: BootServer, config: BootServerConfig, dnsmasq: Dnsmasq 
         dnsmasq.on_exit = exited
         dnsmasq.start()
     await stop.wait()
+    if agents is not None:
+        await agents
     await runner.cleanup()
+
+
+async def _serve_agents(
+    runner: web.AppRunner, server: BootServer, config: BootServerConfig, stop: asyncio.Event
+) -> None:
+    """HTTPS for installed agents, once the operator has made the certificate they pin."""
+    while (found := server.directory.certificate()) is None:
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+            return
+        except TimeoutError:
+            continue
+    context = tls.server_context(*found, config.state_dir / "tls")
+    site = web.TCPSite(runner, config.listen_address, config.agent_port, ssl_context=context, backlog=1024)
+    await site.start()
+    print(f"bootserver: HTTPS for agents on {config.listen_address}:{config.agent_port}", flush=True)

@@ -21,6 +21,7 @@ from ..bmc.access import BMCAccess, BMCPool
 from ..bmc.credentials import CredentialsCheck, check_secret
 from ..bmc.driver import BMCError, PowerAction
 from ..bmc.governor import NotNow
+from ..bootserver import tls
 from ..bootserver.macs import normalize
 from ..conditions import find
 from ..config import OperatorConfig
@@ -265,6 +266,13 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         memo.host_wakers.pop(key, None)
         memo.host_roles.pop(key, None)
         forget_host(*key)
+
+    @kopf.on.startup(registry=registry)
+    async def boot_server_certificate(logger: Logger, **_: Any) -> None:
+        # Installed agents pin it (issue 16, finding 9): made once, before any installation hands it over.
+        made = await asyncio.to_thread(k8s.ensure_boot_server_tls, config.system_namespace, tls.self_signed)
+        if made:
+            logger.info("made the boot server's certificate in %s", config.system_namespace)
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, id="host-secrets")
     async def drop_secrets(body: kopf.Body, **_: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -255,6 +256,38 @@ def _put_host_secret(
         api.replace_namespaced_secret(name, system_namespace, body)
     else:
         api.create_namespaced_secret(system_namespace, body)
+
+
+# The boot server's certificate (agents pin it): one Secret in the system namespace, made once.
+BOOT_SERVER_TLS = "boot-server-tls"
+BOOT_SERVER_TLS_LABEL = "oci.openstack.org/boot-server-tls"
+
+
+def ensure_boot_server_tls(system_namespace: str, make: Callable[[], tuple[str, str]]) -> bool:
+    """Create the boot server's certificate Secret with `make()` (certificate, key) unless it exists.
+    True when it was made now. Never replaced: every installed agent pins it."""
+    api = client.CoreV1Api()
+    try:
+        api.read_namespaced_secret(BOOT_SERVER_TLS, system_namespace)
+        return False
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+    certificate, key = make()
+    body = client.V1Secret(
+        metadata=client.V1ObjectMeta(
+            name=BOOT_SERVER_TLS, namespace=system_namespace, labels={BOOT_SERVER_TLS_LABEL: "true"}
+        ),
+        type="kubernetes.io/tls",
+        string_data={"tls.crt": certificate, "tls.key": key},
+    )
+    try:
+        api.create_namespaced_secret(system_namespace, body)
+    except ApiException as exc:
+        if exc.status == 409:
+            return False  # made by another operator process a moment ago
+        raise
+    return True
 
 
 def list_objects(group: str, version: str, plural: str, namespace: str) -> list[dict[str, Any]]:

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 # The report helper's arguments: SERVER MAC TOKEN EVENT (the job token, which only the preseed shows).
 _REPORT = re.compile(r"\bsh /tmp/oci-report\.sh \S+ \S+ (\S+) (\w+)")
-_CREDENTIAL = re.compile(r"-O /target/etc/oci-operator/token http://[^@\s]+@\S+/(v1/hosts/\S+/agent-credential)")
+_CREDENTIAL = re.compile(
+    r"-O /target/etc/oci-operator/credential\.json http://[^@\s]+@\S+/(v1/hosts/\S+/agent-credential)"
+)
 
 
 def hardware_for(index: int, mac: str) -> dict[str, Any]:
@@ -156,7 +158,7 @@ class SimulatedNode:
         self.os_installed = True
         for path in _CREDENTIAL.findall(late):  # the agent's credential, as the late_command's wget takes it
             job = _REPORT.findall(late)[0][0]
-            self.agent_credential = self._get(f"{server}/{path}", (auth[0], job)).decode().strip()
+            self.agent_credential = json.loads(self._get(f"{server}/{path}", (auth[0], job)))["token"]
         for token, event in _REPORT.findall(late):
             self._report(server, (auth[0], token), event)
         self._log("installer_reboot")
