@@ -397,6 +397,9 @@ def test_the_agent_credential_is_handed_over_once_and_opens_only_a_provisioned_h
     wait_for(lambda: curl(f"{url}/preseed.cfg", "-u", f"x:{inspection['token']}")[0] == 200, TIMEOUT, "the preseed")
     report = json.dumps({"event": "inspected", "hardware": hardware_for(1, mac)})
     assert curl(f"{url}/report", "-u", f"x:{inspection['jobToken']}", "-d", report)[0] == 200
+    # A machine that reboots at once gets no installer again, even before the boot server's cache has
+    # seen the final report it just wrote (its iPXE token is spent: it would be stuck).
+    assert b"kernel" not in curl(f"{bootserver.url}/v1/boot/{path(mac)}.ipxe")[1]
     wait_for(lambda: state(kube, namespace, "hand") == "provisioning", TIMEOUT, "the installation job")
     install = wait_for(lambda: job_tokens(kube, namespace, "hand"), TIMEOUT, "the installation's tokens")
     credential = wait_for(lambda: host_secret(kube, namespace, "hand", "agent"), TIMEOUT, "the agent credential")
@@ -437,8 +440,55 @@ def test_the_agent_talks_only_to_the_server_whose_certificate_it_pinned(
                   "serverCertificate": boot_server_certificate(kube)}  # fmt: skip
     wait_for(lambda: oci_agent.request(config, credential, "/desired-state")[0] == 200, 90, "the state over HTTPS")
     impostor = {**credential, "serverCertificate": tls.self_signed()[0]}  # another key: not our server
-    code, why = oci_agent.request(config, impostor, "/desired-state")
+    code, why, _ = oci_agent.request(config, impostor, "/desired-state")
     assert code == 0
     assert b"CERTIFICATE_VERIFY_FAILED" in why
     cleartext = {**credential, "server": bootserver.url.removeprefix("http://")}  # the HTTP port: no TLS
     assert oci_agent.request(config, cleartext, "/desired-state")[0] == 0
+
+
+def test_a_running_nodes_agent_credential_rotates(
+    kube: Kube,
+    namespace: str,
+    nodes: SimControl,
+    operator: OperatorProcess,
+    bootserver: BootServerProcess,
+    tmp_path: Path,
+) -> None:
+    """Annotate the host: the operator offers a successor, the boot server hands it to the agent over the
+    pinned HTTPS, the agent keeps it, and its first use retires the old credential (finding 2)."""
+    from oci_operator.agent import oci_agent
+    from oci_operator.k8s.client import ROTATE_AGENT_CREDENTIAL
+
+    kube.create(namespace, role("motd"))
+    bmc = nodes.take()
+    provisioned_host(kube, namespace, "rot", bmc, "motd")
+    wait_for(lambda: state(kube, namespace, "rot") == "provisioned", 90, "rot provisioned")
+    old = token_of(kube, namespace, "rot")
+    config = {"mac": path(bmc.mac)}
+    credential = {"token": old, "server": bootserver.agent_address, "serverCertificate": boot_server_certificate(kube)}
+    wait_for(lambda: oci_agent.request(config, credential, "/desired-state")[0] == 200, 90, "the state over HTTPS")
+    kube.annotate(namespace, "BareMetalHost", "rot", {ROTATE_AGENT_CREDENTIAL: "now"})
+    offered = wait_for(lambda: (host_secret(kube, namespace, "rot", "agent") or {}).get("next"), TIMEOUT, "a successor")
+    wait_for(lambda: ROTATE_AGENT_CREDENTIAL not in str(kube.get(namespace, "BareMetalHost", "rot")), TIMEOUT, "done")
+
+    def handed() -> dict[str, str] | None:
+        code, _, headers = oci_agent.request(config, credential, "/desired-state")
+        return headers if code == 200 and "X-OCI-Agent-Credential" in headers else None
+
+    headers = wait_for(handed, TIMEOUT, "the successor offered to the agent")
+    assert curl(f"{bootserver.url}/v1/hosts/{path(bmc.mac)}/desired-state", "-u", f"x:{old}")[0] == 200
+    assert "X-OCI-Agent-Credential" not in subprocess.run(  # never offered in clear
+        ["curl", "-sS", "-D", "-", "-o", "/dev/null", "-u", f"x:{old}",
+         f"{bootserver.url}/v1/hosts/{path(bmc.mac)}/desired-state"], capture_output=True, text=True, check=True
+    ).stdout  # fmt: skip
+    stored = tmp_path / "credential.json"
+    adopted = oci_agent.adopt_successor(stored, credential, headers)
+    assert adopted["token"] == offered
+    assert stored.stat().st_mode & 0o777 == 0o600
+    assert json.loads(stored.read_text())["token"] == offered
+    assert oci_agent.request(config, adopted, "/desired-state")[0] == 200  # its first use...
+    wait_for(lambda: host_secret(kube, namespace, "rot", "agent") == {"token": offered}, TIMEOUT, "the promotion")
+    # ...retires the old credential.
+    wait_for(lambda: oci_agent.request(config, credential, "/desired-state")[0] == 403, TIMEOUT, "the old one refused")
+    assert oci_agent.request(config, adopted, "/desired-state")[0] == 200

@@ -56,12 +56,14 @@ BOOTSERVER_CAN = [
     ("create", "baremetalhosts", WATCHED, False),  # discovery is off
     ("list", "secrets", SYSTEM, True),
     ("watch", "secrets", SYSTEM, True),
+    ("patch", "secrets", SYSTEM, True),  # an agent's rotated credential, promoted on first use
     ("get", "secrets", SYSTEM, False),
     ("create", "secrets", SYSTEM, False),
     ("update", "secrets", SYSTEM, False),
     ("delete", "secrets", SYSTEM, False),
     ("get", "secrets", WATCHED, False),
     ("list", "secrets", WATCHED, False),
+    ("patch", "secrets", WATCHED, False),
     ("list", "secrets", OTHER, False),
     ("list", "secrets", "", False),
     ("get", "secrets", "default", False),

@@ -328,7 +328,8 @@ def pinned(certificate: str) -> ssl.SSLContext:
 
 
 def request(config: dict[str, str], credential: dict[str, str], path: str, body: bytes | None = None,
-            etag: str | None = None) -> tuple[int, bytes]:  # fmt: skip
+            etag: str | None = None) -> tuple[int, bytes, dict[str, str]]:  # fmt: skip
+    """Status, body and headers of one call to the boot server (status 0: unreachable or not it)."""
     url = f"https://{credential['server']}/v1/hosts/{config['mac']}{path}"
     req = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
     req.add_header("Authorization", f"Bearer {credential['token']}")
@@ -339,11 +340,27 @@ def request(config: dict[str, str], credential: dict[str, str], path: str, body:
     try:
         context = pinned(credential["serverCertificate"])
         with urllib.request.urlopen(req, timeout=30, context=context) as response:  # noqa: S310 - https only
-            return response.status, response.read()
+            return response.status, response.read(), dict(response.headers.items())
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
+        return exc.code, exc.read(), dict(exc.headers.items())
     except urllib.error.URLError as exc:  # unreachable, or not the server we pinned: nothing applied
-        return 0, str(exc.reason).encode()
+        return 0, str(exc.reason).encode(), {}
+
+
+def adopt_successor(path: Path, credential: dict[str, str], headers: dict[str, str]) -> dict[str, str]:
+    """Rotation: the server offered a new credential (over the pinned HTTPS only): keep it (root-only
+    file, replaced atomically) and use it from now on; its first use retires the old one."""
+    successor = headers.get("X-OCI-Agent-Credential", "").strip()
+    if not successor or successor == credential.get("token"):
+        return credential
+    updated = {**credential, "token": successor}
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(updated))
+    os.replace(tmp, path)
+    print("oci-agent: switched to the credential the boot server rotated in")
+    return updated
 
 
 def load_json(path: Path) -> dict[str, Any]:
@@ -381,7 +398,8 @@ def run_once(args: argparse.Namespace) -> int:
             return 2
         cached = load_json(cache_file)
         etag = f'"{cached["hash"]}"' if cached.get("hash") else None
-        status, body = request(config, credential, "/desired-state", etag=etag)
+        status, body, headers = request(config, credential, "/desired-state", etag=etag)
+        credential = adopt_successor(args.credential_file, credential, headers)
         if status == 304:
             desired = cached
         elif status == 200:
@@ -405,7 +423,7 @@ def run_once(args: argparse.Namespace) -> int:
     if args.report_file:
         args.report_file.write_text(json.dumps(report, indent=1))
     if not args.desired:
-        status, body = request(config, credential, "/convergence", json.dumps(report).encode())
+        status, body, _ = request(config, credential, "/convergence", json.dumps(report).encode())
         if status != 200:
             print(f"oci-agent: report: HTTP {status}: {body[:300]!r}", file=sys.stderr)
     for o in outcomes:

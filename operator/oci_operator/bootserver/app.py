@@ -40,7 +40,7 @@ from ..metrics import BOOT_CALLBACKS, BOOT_REQUESTS
 from ..render import RenderError, render
 from . import scripts
 from .config import BootServerConfig
-from .directory import JOB_MODES, Directory
+from .directory import JOB_MODES, Directory, same_secret, uid_of
 from .discovery import Discovery
 from .macs import normalize
 
@@ -139,6 +139,10 @@ class BootServer:
             names = ", ".join(f"{h.namespace}/{h.name}" for h in claimants)
             _log.warning("boot MAC %s is claimed by %d hosts (%s): none of them is served", mac, len(claimants), names)
         token = self.directory.job_token(host) if host else None
+        if host is not None and self._finished(host):
+            # Our cache may not show the final milestone we just wrote (the installer reboots at once):
+            # "wait" until it does, then "disk"; never the installer again (its token is spent anyway).
+            token = None
         mode = scripts.boot_mode(host, token)
         _log.info("boot script for %s (%s): %s", mac, host.name if host else "unknown", mode)
         if host is not None and mode in JOB_MODES.values():
@@ -234,24 +238,34 @@ class BootServer:
         await self._record(host, step, report.message, report.hardware)
         return _text("recorded\n")
 
-    def _provisioned(self, request: web.Request) -> BareMetalHost:
+    async def _provisioned(self, request: web.Request) -> tuple[BareMetalHost, dict[str, str]]:
         """The agent's endpoints: only the agent credential of a provisioned host opens them (a boot job's
-        tokens get a 403)."""
-        return self._authorized(request, "agent")
+        tokens get a 403). Rotation: an agent that shows its current credential over HTTPS is handed the
+        successor in a header; the first use of the successor retires the old one. Returns the host
+        and the headers to add."""
+        host = self._authorized(request, "agent")
+        successor = self.directory.successor(host)
+        if not successor:
+            return host, {}
+        if same_secret(successor, _presented_token(request) or ""):
+            await asyncio.to_thread(k8s.promote_agent_credential, self.config.system_namespace, uid_of(host), successor)
+            _log.info("agent of %s switched to its new credential; the old one is retired", host.name)
+            return host, {}
+        return host, ({"X-OCI-Agent-Credential": successor} if request.secure else {})
 
     async def desired_state(self, request: web.Request) -> web.Response:
-        host = self._provisioned(request)
+        host, headers = await self._provisioned(request)
         found = self.directory.desired_state(host)
         if found is None:
-            raise web.HTTPNotFound(text="no desired state rendered for this host yet\n")
+            raise web.HTTPNotFound(text="no desired state rendered for this host yet\n", headers=headers)
         digest, document = found
         etag = f'"{digest}"'
         if request.headers.get("If-None-Match") == etag:
-            return web.Response(status=304, headers={"ETag": etag})
-        return web.Response(body=document, content_type="application/json", headers={"ETag": etag})
+            return web.Response(status=304, headers={"ETag": etag, **headers})
+        return web.Response(body=document, content_type="application/json", headers={"ETag": etag, **headers})
 
     async def convergence(self, request: web.Request) -> web.Response:
-        host = self._provisioned(request)
+        host, headers = await self._provisioned(request)
         report = await _parse(AgentReport, request)
         BOOT_CALLBACKS.labels("convergence").inc()
         _log.info(
@@ -261,9 +275,17 @@ class BootServer:
         )  # fmt: skip
         patch = {"convergence": Convergence.model_validate(report.model_dump()).wire()}
         await asyncio.to_thread(k8s.patch_status, GROUP, VERSION, PLURAL, host.namespace, host.name, patch)
-        return _text("recorded\n")
+        return web.Response(text="recorded\n", content_type="text/plain", headers=headers)
 
     # Status writes -----------------------------------------------------------------------------
+    def _finished(self, host: BareMetalHost) -> bool:
+        """This process wrote the current job's final milestone (its cache may lag behind that write)."""
+        prov = host.status.provisioning
+        last = self._written.get(f"{host.namespace}/{host.name}")
+        if prov is None or last is None or last[0] != prov.boot_id:
+            return False
+        return BootStep(last[1]) in scripts.FINAL_STEPS
+
     async def _record(
         self, host: BareMetalHost, step: BootStep, message: str, hardware: HardwareDetails | None = None
     ) -> None:
@@ -273,7 +295,7 @@ class BootServer:
             return
         key = f"{host.namespace}/{host.name}"
         current = self.directory.report(host)
-        if current is not None and current.step in scripts.FINAL_STEPS:
+        if (current is not None and current.step in scripts.FINAL_STEPS) or self._finished(host):
             return  # the job is over; late or repeated messages change nothing
         if self._written.get(key) == (prov.boot_id, step.value) and hardware is None:
             return

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import DEFAULT_SYSTEM_NAMESPACE
+
 NETBOOT_IMAGES = Path("/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64")
 IPXE_FILES = Path("/usr/lib/ipxe")
 
@@ -45,6 +47,7 @@ class DHCPConfig:
 class BootServerConfig:
     kubeconfig: str | None = None
     namespace: str | None = None  # None: every namespace
+    system_namespace: str = DEFAULT_SYSTEM_NAMESPACE  # the operator's: host Secrets, our certificate
     listen_address: str = "0.0.0.0"  # noqa: S104 - host network of the provisioning interface
     port: int = 8088
     agent_port: int = 8443  # HTTPS with the certificate installed agents pin (0: none)

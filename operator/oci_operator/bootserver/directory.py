@@ -74,7 +74,7 @@ class Directory:
         self._by_mac: dict[str, BareMetalHost] = {}
         self._duplicates: dict[str, list[BareMetalHost]] = {}
         self._tokens: dict[str, Token] = {}  # by host UID
-        self._agents: dict[str, str] = {}  # host UID -> agent credential
+        self._agents: dict[str, tuple[str, str]] = {}  # host UID -> agent credential, offered successor
         self._desired: dict[str, tuple[str, bytes]] = {}  # host UID -> hash, document
         self._preseeds_served: set[tuple[str, str]] = set()  # (host UID, boot id): iPXE token used
         self._handed_over: set[tuple[str, str]] = set()  # (host UID, boot id): agent credential given
@@ -100,8 +100,8 @@ class Directory:
         for uid, data, _ in _own(self.tokens, BOOT_TOKEN_LABEL, "boot-token"):
             if data.get("token") and data.get("bootId"):
                 tokens[uid] = Token(data["token"], data["bootId"], data.get("jobToken", ""))
-        agents = {uid: data["token"] for uid, data, _ in _own(self.agents, AGENT_CREDENTIAL_LABEL, "agent")
-                  if data.get("token")}  # fmt: skip
+        agents = {uid: (data["token"], data.get("next", "")) for uid, data, _ in
+                  _own(self.agents, AGENT_CREDENTIAL_LABEL, "agent") if data.get("token")}  # fmt: skip
         desired: dict[str, tuple[str, bytes]] = {}
         for uid, data, notes in _own(self.desired, DESIRED_STATE_LABEL, "desired-state"):
             if "desired.json" in data:
@@ -161,7 +161,7 @@ class Directory:
     def opens_preseed(self, host: BareMetalHost, presented: str) -> bool:
         """The iPXE-visible token: its job's preseed, until the preseed has been served once."""
         token = self.job_token(host)
-        if token is None or not _same(token.value, presented):
+        if token is None or not same_secret(token.value, presented):
             return False
         with self._lock:
             if (uid_of(host), token.boot_id) in self._preseeds_served:
@@ -177,16 +177,23 @@ class Directory:
     def opens_job(self, host: BareMetalHost, presented: str) -> bool:
         """The job token (only the preseed carries it): the current job's reports and handover."""
         token = self.job_token(host)
-        return token is not None and bool(token.job) and _same(token.job, presented)
+        return token is not None and bool(token.job) and same_secret(token.job, presented)
 
     def opens_agent(self, host: BareMetalHost, presented: str) -> bool:
-        """The agent credential: the agent's endpoints, while the host is provisioned."""
+        """The agent credential (or its offered successor): the agent's endpoints, while provisioned."""
         prov = host.status.provisioning
         if prov is None or prov.state is not ProvisioningState.PROVISIONED:
             return False
         with self._lock:
-            credential = self._agents.get(uid_of(host))
-        return credential is not None and _same(credential, presented)
+            credential, successor = self._agents.get(uid_of(host), ("", ""))
+        return bool(credential) and (
+            same_secret(credential, presented) or (bool(successor) and same_secret(successor, presented))
+        )
+
+    def successor(self, host: BareMetalHost) -> str:
+        """The credential offered to replace the agent's current one ("" when no rotation is under way)."""
+        with self._lock:
+            return self._agents.get(uid_of(host), ("", ""))[1]
 
     def accepts(self, host: BareMetalHost, presented: str) -> bool:
         """Whether the token opens anything of this host right now (any of the three doors)."""
@@ -202,7 +209,7 @@ class Directory:
             return None
         key = (uid_of(host), token.boot_id)
         with self._lock:
-            credential = self._agents.get(key[0])
+            credential = self._agents.get(key[0], ("", ""))[0] or None
             if credential is None or key in self._handed_over:
                 return None
             self._handed_over.add(key)
@@ -215,7 +222,8 @@ class Directory:
         return report
 
 
-def _same(expected: str, presented: str) -> bool:
+def same_secret(expected: str, presented: str) -> bool:
+    """Constant-time comparison of a stored credential and a presented one."""
     return hmac.compare_digest(expected.encode(), presented.encode())
 
 

@@ -65,6 +65,7 @@ def config_from(args: argparse.Namespace) -> BootServerConfig:
     return BootServerConfig(
         kubeconfig=args.kubeconfig,
         namespace=args.namespace,
+        system_namespace=args.system_namespace,
         listen_address=args.listen_address,
         port=args.port,
         agent_port=args.agent_port,
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         "baremetalhosts", informer.custom_objects(GROUP, VERSION, BareMetalHost.info.plural, config.namespace)
     )
     # Host Secrets come from the system namespace only: a Secret a tenant wrote is never read.
-    system = informer.secrets(args.system_namespace)
+    system = informer.secrets(config.system_namespace)
     tokens = informer.Informer("boot-tokens", system, TOKEN_SELECTOR)
     agents = informer.Informer("agent-credentials", system, AGENT_SELECTOR)
     desired = informer.Informer("desired-states", system, DESIRED_SELECTOR)

@@ -109,6 +109,8 @@ class HostRunner:
             credentials = await read_credentials(host.namespace, host.spec.bmc.credentials_name)
             if credentials.credentials is not None:
                 bmc = self.pool.access(host.spec.bmc.address, credentials.credentials)
+        if k8s.ROTATE_AGENT_CREDENTIAL in host.metadata_annotations():
+            await self._offer_agent_credential(host, str(raw["metadata"].get("uid", "")))
         role = await self._role(host)
         result = await reconcile_pass(host, credentials, bmc, self.config.power, role=role)
         if result.desired is not None:
@@ -140,6 +142,18 @@ class HostRunner:
             requeue = await self._act(host, bmc, result, persisted)
         self._account(result, time.monotonic() - started)
         return requeue
+
+    async def _offer_agent_credential(self, host: BareMetalHost, uid: str) -> None:
+        """Rotation asked for: a successor credential beside the current one (the boot server hands it
+        to the agent and retires the old one when the agent first uses it)."""
+        prov = host.status.provisioning
+        if prov is None or prov.state is not ProvisioningState.PROVISIONED:
+            return  # nothing installed to rotate; the annotation waits
+        offer = (self.config.system_namespace, self.namespace, self.name, uid)
+        if await asyncio.to_thread(k8s.offer_agent_credential, *offer):
+            kopf.event(self.body, type="Normal", reason="AgentCredentialRotating",
+                       message="a new agent credential is offered to the node's agent")  # fmt: skip
+        await self._api(k8s.remove_annotations, [k8s.ROTATE_AGENT_CREDENTIAL])
 
     def _mac_claimed_by_others(self, host: BareMetalHost) -> list[str]:
         mac = normalize(host.spec.boot_mac_address)

@@ -58,19 +58,29 @@ def read_secret(namespace: str, name: str) -> tuple[dict[str, str], str] | None:
     """The Secret's decoded data and resourceVersion, or None when it does not exist.
 
     Undecodable values are left out, so they read as missing keys rather than crash a reconcile."""
+    secret = _get_secret(namespace, name)
+    if secret is None:
+        return None
+    return _decoded(secret), str(secret.metadata.resource_version if secret.metadata else "")
+
+
+def _get_secret(namespace: str, name: str) -> client.V1Secret | None:
     try:
-        secret = client.CoreV1Api().read_namespaced_secret(name, namespace)
+        return client.CoreV1Api().read_namespaced_secret(name, namespace)
     except ApiException as exc:
         if exc.status == 404:
             return None
         raise
+
+
+def _decoded(secret: client.V1Secret) -> dict[str, str]:
     data: dict[str, str] = {}
     for key, value in (secret.data or {}).items():
         try:
             data[key] = base64.b64decode(value, validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
             continue
-    return data, str(secret.metadata.resource_version if secret.metadata else "")
+    return data
 
 
 def _custom() -> client.CustomObjectsApi:
@@ -124,6 +134,8 @@ BOOT_TOKEN_LABEL = "oci.openstack.org/boot-token"  # noqa: S105 - a label name
 AGENT_CREDENTIAL_LABEL = "oci.openstack.org/agent-credential"
 DESIRED_STATE_LABEL = "oci.openstack.org/desired-state"
 HASH_ANNOTATION = "oci.openstack.org/hash"
+# On a BareMetalHost (any value): rotate its agent's credential; removed once the successor is offered.
+ROTATE_AGENT_CREDENTIAL = "rotate-agent-credential.oci.openstack.org"
 KINDS = {"boot-token": BOOT_TOKEN_LABEL, "agent": AGENT_CREDENTIAL_LABEL, "desired-state": DESIRED_STATE_LABEL}
 
 
@@ -181,6 +193,33 @@ def rotate_agent_credential(system_namespace: str, namespace: str, host: str, ho
     _put_host_secret(system_namespace, namespace, host, host_uid, "agent", {}, data, found is not None)
 
 
+def offer_agent_credential(system_namespace: str, namespace: str, host: str, host_uid: str) -> bool:
+    """Rotation of a running node's credential: a successor (`next`) beside the current one. The boot
+    server hands it to the agent over HTTPS and, when the agent first uses it, makes it the only one
+    (promote_agent_credential). False when the host has no credential to rotate."""
+    name = host_secret_name(host_uid, "agent")
+    found = _read_own(system_namespace, name, host_uid)
+    if found is None or not found[0].get("token"):
+        return False
+    if found[0].get("next"):
+        return True  # already offered
+    data = {"token": found[0]["token"], "next": secrets.token_urlsafe(32)}
+    _put_host_secret(system_namespace, namespace, host, host_uid, "agent", {}, data, replace=True)
+    return True
+
+
+def promote_agent_credential(system_namespace: str, host_uid: str, successor: str) -> None:
+    """The agent has used its successor credential: it becomes the only one, the old one dies. The
+    resourceVersion precondition makes a concurrent change (a new installation) win."""
+    name = host_secret_name(host_uid, "agent")
+    found = _read_own(system_namespace, name, host_uid)
+    if found is None or found[0].get("next") != successor:
+        return
+    encoded = base64.b64encode(successor.encode()).decode()
+    patch = {"metadata": {"resourceVersion": found[1]}, "data": {"token": encoded, "next": None}}
+    client.CoreV1Api().patch_namespaced_secret(name, system_namespace, patch)
+
+
 def ensure_desired_state(
     system_namespace: str, namespace: str, host: str, host_uid: str, document: str, digest: str
 ) -> None:
@@ -211,22 +250,13 @@ def delete_host_secrets(system_namespace: str, host_uid: str) -> None:
 def _read_own(system_namespace: str, name: str, host_uid: str) -> tuple[dict[str, str], str, dict[str, str]] | None:
     """The Secret's data, resourceVersion and annotations; None when missing; NotOurSecret when a
     Secret of that name belongs to something else."""
-    try:
-        secret = client.CoreV1Api().read_namespaced_secret(name, system_namespace)
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise
+    secret = _get_secret(system_namespace, name)
+    if secret is None:
+        return None
     meta = secret.metadata
     if meta is None or (meta.labels or {}).get(HOST_UID_LABEL) != host_uid:
         raise NotOurSecret(f"Secret {system_namespace}/{name} exists and is not this host's: left alone")
-    data: dict[str, str] = {}
-    for key, value in (secret.data or {}).items():
-        try:
-            data[key] = base64.b64decode(value, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            continue
-    return data, str(meta.resource_version or ""), dict(meta.annotations or {})
+    return _decoded(secret), str(meta.resource_version or ""), dict(meta.annotations or {})
 
 
 def _put_host_secret(
