@@ -492,3 +492,28 @@ def test_a_running_nodes_agent_credential_rotates(
     # ...retires the old credential.
     wait_for(lambda: oci_agent.request(config, credential, "/desired-state")[0] == 403, TIMEOUT, "the old one refused")
     assert oci_agent.request(config, adopted, "/desired-state")[0] == 200
+
+
+def test_the_boot_server_refuses_a_mac_claimed_where_the_operator_does_not_look(
+    kube: Kube, namespace: str, sim: SimControl, operator: OperatorProcess, bootserver: BootServerProcess
+) -> None:
+    """A host in a namespace the operator does not watch (but the boot server serves) names a MAC first;
+    the victim's job then starts normally, yet the boot server serves neither (no last-one-wins)."""
+    mac = next(_MACS)
+    unwatched = kube.new_namespace("p-")
+    try:
+        create_booting_host(kube, unwatched, "squatter", sim.take(), mac)
+        create_booting_host(kube, namespace, "victim", sim.take(), mac)
+        tokens = wait_for(lambda: job_tokens(kube, namespace, "victim"), TIMEOUT, "the victim's job")
+        script = f"{bootserver.url}/v1/boot/{path(mac)}.ipxe"
+        seen = f"boot MAC {mac} is claimed by 2 hosts"
+
+        def refused() -> bool:
+            return b"kernel" not in curl(script)[1] and seen in bootserver.log()
+
+        wait_for(refused, TIMEOUT, "the boot server to see both claims and serve neither")
+        assert b"kernel" not in curl(script)[1]
+        preseed = f"{bootserver.url}/v1/hosts/{path(mac)}/preseed.cfg"
+        assert curl(preseed, "-u", f"x:{tokens['token']}")[0] == 403
+    finally:
+        kube.delete_namespace(unwatched)

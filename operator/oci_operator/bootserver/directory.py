@@ -195,12 +195,6 @@ class Directory:
         with self._lock:
             return self._agents.get(uid_of(host), ("", ""))[1]
 
-    def accepts(self, host: BareMetalHost, presented: str) -> bool:
-        """Whether the token opens anything of this host right now (any of the three doors)."""
-        return (
-            self.opens_preseed(host, presented) or self.opens_job(host, presented) or self.opens_agent(host, presented)
-        )
-
     def hand_over_agent_credential(self, host: BareMetalHost) -> str | None:
         """The agent credential, once per installation job (None: not ready, or already handed over)."""
         token = self.job_token(host)
