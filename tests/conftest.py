@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from oci_operator.config import DEFAULT_SYSTEM_NAMESPACE
 from support.bmcsim import SimControl, bmc_sim
 from support.bootserver import BootServerProcess, boot_server
 from support.cluster import api_server
@@ -64,6 +65,7 @@ def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kube]:
     with api_server(tmp_path_factory.mktemp("apiserver")) as kubeconfig:
         kube = Kube.connect(kubeconfig)
         kube.apply_crds()
+        kube.ensure_namespace(DEFAULT_SYSTEM_NAMESPACE)  # the operator's own: host tokens and desired states
         yield kube
 
 

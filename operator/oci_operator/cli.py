@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .config import OperatorConfig
+from .config import DEFAULT_SYSTEM_NAMESPACE, OperatorConfig
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -23,6 +23,7 @@ def _run(args: argparse.Namespace) -> int:
     config = OperatorConfig(
         kubeconfig=args.kubeconfig,
         namespaces=tuple(args.namespace),
+        system_namespace=args.system_namespace,
         metrics_address=args.metrics_address,
         metrics_port=args.metrics_port,
         health_port=args.health_port,
@@ -125,6 +126,11 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         help="watch only this namespace (repeatable; default: cluster-wide)",
+    )
+    run.add_argument(
+        "--system-namespace",
+        default=DEFAULT_SYSTEM_NAMESPACE,
+        help="the operator's own namespace for host tokens, agent credentials and desired states",
     )
     run.add_argument("--metrics-address", default="0.0.0.0", help="address for metrics and liveness")  # noqa: S104
     run.add_argument("--metrics-port", type=int, default=8080, help="Prometheus /metrics port")

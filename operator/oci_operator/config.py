@@ -10,12 +10,15 @@ from .reconcilers.host_context import HostSettings
 # kopf keeps its finalizer and per-handler progress under this prefix (set once, here).
 KOPF_PREFIX = "oci.openstack.org"
 FINALIZER = f"{KOPF_PREFIX}/finalizer"
+# The operator's own namespace for what it keeps per host (tokens, agent credentials, desired states).
+DEFAULT_SYSTEM_NAMESPACE = "oci-system"
 
 
 @dataclass(frozen=True)
 class OperatorConfig:
     kubeconfig: str | None = None
     namespaces: tuple[str, ...] = ()  # empty: cluster-wide
+    system_namespace: str = DEFAULT_SYSTEM_NAMESPACE  # where host tokens, credentials and desired states live
     metrics_address: str = "0.0.0.0"  # noqa: S104 - a container port, like every operator's
     metrics_port: int = 8080
     health_port: int = 8081

@@ -73,7 +73,7 @@ def test_agent_converges_a_debian_root_then_noop_then_drift_then_failure(
     kube.create(namespace, role_manifest())
     bmc = nodes.take()
     provisioned_host(kube, namespace, "web-1", bmc, "demo")
-    agent_installed(kube, namespace, "web-1", bmc.mac, bootserver.url, debian)
+    agent_installed(kube, namespace, "web-1", bmc.mac, bootserver, debian)
     wait_for(lambda: (converged(kube, namespace, "web-1") or ("", ""))[1] == "Converging", TIMEOUT, "rendered")
 
     # First run: everything changes.

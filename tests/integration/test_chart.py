@@ -47,7 +47,8 @@ def by_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 def test_default_render_passes_server_side_dry_run(kube: Kube, namespace: str, tmp_path: Path) -> None:
     docs = render(tmp_path, namespace=namespace)
     kinds = sorted({d["kind"] for d in docs})
-    assert kinds == ["ClusterRole", "ClusterRoleBinding", "Deployment", "Secret", "Service", "ServiceAccount"]
+    assert kinds == ["ClusterRole", "ClusterRoleBinding", "Deployment", "Namespace", "Role", "RoleBinding", "Secret",
+                     "Service", "ServiceAccount"]  # fmt: skip
     out = dry_run(kube, docs, tmp_path)
     assert "deployment.apps/oci-operator created (server dry run)" in out
     deployment = by_kind(docs, "Deployment")[0]
@@ -80,8 +81,8 @@ def test_other_values_render_namespaced_rbac_monitoring_and_no_dhcp(kube: Kube, 
     docs = render(tmp_path, values, namespace=namespace)
     dry_run(kube, docs, tmp_path)
     assert {(d["kind"], d["metadata"]["namespace"]) for d in by_kind(docs, "RoleBinding")} == {
-        ("RoleBinding", namespace)
-    }
+        ("RoleBinding", namespace), ("RoleBinding", "oci-system")  # host Secrets: the system namespace only
+    }  # fmt: skip
     assert [d["metadata"]["name"] for d in by_kind(docs, "ClusterRoleBinding")] == ["oci-operator-operator-discovery"]
     pod = by_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]
     assert "hostNetwork" not in pod

@@ -57,7 +57,7 @@ def test_editing_a_role_rerenders_and_the_agent_converges_it(
     kube.create(namespace, role("Welcome to {{ host.name }}\n"))
     bmc = nodes.take()
     provisioned_host(kube, namespace, "db-1", bmc, "motd")
-    agent_installed(kube, namespace, "db-1", bmc.mac, bootserver.url, debian)
+    agent_installed(kube, namespace, "db-1", bmc.mac, bootserver, debian)
     assert debian.run_agent()[0] == 0
     assert (debian.path / "etc/motd").read_text() == "Welcome to db-1\n"
     wait_for(lambda: role_ready(kube, namespace) == ("True", "Converged", {"desired": 1, "converged": 1, "failed": 0}),

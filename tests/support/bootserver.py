@@ -19,6 +19,7 @@ class BootServerProcess:
     url: str  # http://host:port
     log_path: Path
     images: Path
+    agent_address: str = ""  # host:port of the HTTPS listener for installed agents
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -42,6 +43,7 @@ def boot_server(
     port: int | None = None,
 ) -> Iterator[BootServerProcess]:
     port = port or free_port()
+    agent_port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     images = images or fake_images(workdir / "images")
     log_path = workdir / "bootserver.log"
@@ -49,10 +51,11 @@ def boot_server(
         log_path,
         "bootserver",
         *("--kubeconfig", kubeconfig, "--listen-address", address, "--port", str(port)),
+        *("--agent-port", str(agent_port)),
         *("--images-dir", str(images), "--state-dir", str(workdir / "state")),
         *extra,
     )
-    server = BootServerProcess(process, f"http://{address}:{port}", log_path, images)
+    server = BootServerProcess(process, f"http://{address}:{port}", log_path, images, f"{address}:{agent_port}")
     try:
         wait_for(
             lambda: process.poll() is not None or http_get(f"{server.url}/healthz") == "ok\n",

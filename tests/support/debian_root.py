@@ -33,8 +33,9 @@ class DebianRoot:
             ["chroot", str(self.path), *cmd], capture_output=True, text=True, timeout=timeout, check=False
         )
 
-    def install_agent(self, server: str, mac: str, host: str, token: str) -> None:
-        """What late_command does: the agent, its settings, its token (root only)."""
+    def install_agent(self, server: str, mac: str, host: str, token: str, certificate: str = "") -> None:
+        """What late_command does: the agent, its settings, its credential (root only): the token and the
+        boot server's certificate, which the agent reaches over HTTPS at `server`."""
         sbin = self.path / "usr/local/sbin"
         sbin.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(oci_agent.__file__, sbin / "oci-agent")
@@ -42,8 +43,9 @@ class DebianRoot:
         etc = self.path / "etc/oci-operator"
         etc.mkdir(parents=True, exist_ok=True, mode=0o700)
         (etc / "agent.json").write_text(json.dumps({"server": server, "mac": mac.replace(":", "-"), "host": host}))
-        (etc / "token").write_text(token + "\n")
-        (etc / "token").chmod(0o600)
+        credential = {"token": token, "server": server, "serverCertificate": certificate}
+        (etc / "credential.json").write_text(json.dumps(credential))
+        (etc / "credential.json").chmod(0o600)
 
     def run_agent(self, desired: dict[str, Any] | None = None) -> tuple[int, dict[str, Any], str]:
         """One agent run inside the root: exit status, its report, its output. With `desired`, the

@@ -67,8 +67,8 @@ class MemoryPort:
             self.annotations.pop(key, None)
         self._note("remove-annotations", list(keys))
 
-    async def ensure_boot_token(self, uid: str, mac: str, boot_id: str) -> None:
-        self.secrets["boot-token"] = {"uid": uid, "mac": mac, "bootId": boot_id}
+    async def ensure_boot_token(self, uid: str, mac: str, boot_id: str, install: bool) -> None:
+        self.secrets["boot-token"] = {"uid": uid, "mac": mac, "bootId": boot_id, "install": str(install)}
         self._note("boot-token", boot_id)
 
     async def patch_status(self, changes: dict[str, Any]) -> None:

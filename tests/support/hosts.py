@@ -6,11 +6,14 @@ import base64
 import urllib.request
 from typing import Any
 
+from oci_operator.agent import oci_agent
 from oci_operator.api.v1alpha1 import INSPECT_ANNOTATION
 from oci_operator.bmc.credentials import CREDENTIALS_TYPE
-from oci_operator.k8s.client import boot_token_secret_name
+from oci_operator.config import DEFAULT_SYSTEM_NAMESPACE
+from oci_operator.k8s.client import host_secret_name
 
 from .bmcsim import SimBMC
+from .bootserver import BootServerProcess
 from .debian_root import DebianRoot
 from .kube import Kube, condition
 from .waiting import wait_for
@@ -81,15 +84,29 @@ def state(kube: Kube, namespace: str, name: str) -> str | None:
     return prov.get("state")
 
 
-def boot_token(kube: Kube, namespace: str, name: str) -> str | None:
-    """The token of the host's current boot job, once the operator has issued it."""
-    boot_id = (status(kube, namespace, name).get("provisioning") or {}).get("bootId")
+def host_secret(
+    kube: Kube, namespace: str, name: str, kind: str, system: str = DEFAULT_SYSTEM_NAMESPACE
+) -> dict[str, str] | None:
+    """The decoded data of one of the host's Secrets in the operator's system namespace."""
+    uid = kube.get(namespace, "BareMetalHost", name)["metadata"]["uid"]
     try:
-        secret = kube.core.read_namespaced_secret(boot_token_secret_name(name), namespace)
+        secret = kube.core.read_namespaced_secret(host_secret_name(uid, kind), system)
     except Exception:
         return None
-    data = {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
-    return data["token"] if boot_id and data.get("bootId") == boot_id else None
+    return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+
+
+def job_tokens(kube: Kube, namespace: str, name: str, system: str = DEFAULT_SYSTEM_NAMESPACE) -> dict[str, str] | None:
+    """The host's current boot job's Secret data (token: the iPXE one; jobToken: the preseed's), once issued."""
+    boot_id = (status(kube, namespace, name).get("provisioning") or {}).get("bootId")
+    data = host_secret(kube, namespace, name, "boot-token", system)
+    return data if data is not None and boot_id and data.get("bootId") == boot_id else None
+
+
+def boot_token(kube: Kube, namespace: str, name: str) -> str | None:
+    """The iPXE token of the host's current boot job, once the operator has issued it."""
+    data = job_tokens(kube, namespace, name)
+    return data["token"] if data else None
 
 
 def provisioned_host(kube: Kube, namespace: str, name: str, bmc: SimBMC, role: str) -> None:
@@ -97,10 +114,11 @@ def provisioned_host(kube: Kube, namespace: str, name: str, bmc: SimBMC, role: s
     create_booting_host(kube, namespace, name, bmc, bmc.mac, online=True, role=role)
 
 
-def token_of(kube: Kube, namespace: str, name: str) -> str:
-    """The token the installation left on the node (the agent's)."""
-    secret = kube.core.read_namespaced_secret(boot_token_secret_name(name), namespace)
-    return base64.b64decode((secret.data or {})["token"]).decode()
+def token_of(kube: Kube, namespace: str, name: str, system: str = DEFAULT_SYSTEM_NAMESPACE) -> str:
+    """The credential the installation handed the node's agent."""
+    data = host_secret(kube, namespace, name, "agent", system)
+    assert data is not None, f"{name} has no agent credential"
+    return data["token"]
 
 
 def converged(kube: Kube, namespace: str, name: str) -> tuple[str, str, str] | None:
@@ -108,22 +126,40 @@ def converged(kube: Kube, namespace: str, name: str) -> tuple[str, str, str] | N
     return (cond["status"], cond["reason"], cond["message"]) if cond else None
 
 
-def desired_state_served(base_url: str, mac: str, token: str) -> bool:
-    """The boot server has the host's rendered desired state (its cache follows the API by a moment)."""
+def desired_state_served(base_url: str, mac: str, token: str, certificate: str = "") -> bool:
+    """The boot server has the host's rendered desired state (its cache follows the API by a moment);
+    over HTTPS, trusting `certificate` only, as the agent does."""
     request = urllib.request.Request(  # noqa: S310 - loopback test URL
         f"{base_url}/v1/hosts/{mac.replace(':', '-')}/desired-state", headers={"Authorization": f"Bearer {token}"}
     )
+    context = oci_agent.pinned(certificate) if certificate else None
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=5, context=context) as response:  # noqa: S310
             return bool(response.status == 200)
     except OSError:
         return False
 
 
-def agent_installed(kube: Kube, namespace: str, name: str, mac: str, server_url: str, root: DebianRoot) -> None:
+def agent_installed(
+    kube: Kube,
+    namespace: str,
+    name: str,
+    mac: str,
+    server: BootServerProcess,
+    root: DebianRoot,
+    system: str = DEFAULT_SYSTEM_NAMESPACE,
+) -> None:
     """What the installer leaves on a provisioned host, put into `root`: the agent, its settings and the
-    installation's token; returns once the boot server can hand the agent its desired state."""
+    credential handed to it (with the boot server's certificate); returns once the boot server can hand
+    the agent its desired state over HTTPS."""
     wait_for(lambda: state(kube, namespace, name) == "provisioned", 90, f"{name} provisioned")
-    token = token_of(kube, namespace, name)
-    wait_for(lambda: desired_state_served(server_url, mac, token), 90, f"{name}'s desired state served")
-    root.install_agent(server_url.removeprefix("http://"), mac, name, token)
+    token = token_of(kube, namespace, name, system)
+    certificate = boot_server_certificate(kube, system)
+    https = f"https://{server.agent_address}"
+    wait_for(lambda: desired_state_served(https, mac, token, certificate), 90, f"{name}'s desired state served")
+    root.install_agent(server.agent_address, mac, name, token, certificate)
+
+
+def boot_server_certificate(kube: Kube, system: str = DEFAULT_SYSTEM_NAMESPACE) -> str:
+    secret = kube.core.read_namespaced_secret("boot-server-tls", system)
+    return base64.b64decode((secret.data or {})["tls.crt"]).decode()

@@ -62,6 +62,14 @@ class Kube:
         self.core.create_namespace({"metadata": {"name": name}})
         return name
 
+    def ensure_namespace(self, name: str) -> str:
+        try:
+            self.core.create_namespace({"metadata": {"name": name}})
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+        return name
+
     def delete_namespace(self, name: str) -> None:
         try:
             self.core.delete_namespace(name)

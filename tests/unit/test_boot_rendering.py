@@ -18,7 +18,7 @@ from oci_operator.bootserver.macs import normalize
 from oci_operator.reconcilers.root_device import choose_root_devices
 
 CONFIG = BootServerConfig(advertise="10.0.0.1:8088")
-TOKEN = Token("s3cret-token", "job1")
+TOKEN = Token("s3cret-token", "job1", "j0b-token")
 
 
 def host(state: str, boot_id: str | None = "job1", report: str | None = None, **prov: Any) -> BareMetalHost:
@@ -80,6 +80,19 @@ def test_install_preseed_wipes_then_installs_on_the_chosen_disk() -> None:
     late = next(line for line in text.splitlines() if line.startswith("d-i preseed/late_command"))
     assert late.endswith(" installed")
     assert "umask 077" in late
+    # The preseed carries the job token (reports, the agent credential handover), never the iPXE one.
+    assert "s3cret-token" not in text
+    assert "j0b-token" in late
+    assert "http://52-54-00-00-00-07:j0b-token@10.0.0.1:8088/v1/hosts/52-54-00-00-00-07/agent-credential" in late
+
+
+def test_host_secret_names_never_collide() -> None:
+    """Named by host UID: two hosts whose names share 200 characters (or any prefix) get their own."""
+    from oci_operator.k8s.client import host_secret_name
+
+    a, b = "6f1c0d1e-0000-4000-8000-00000000000a", "6f1c0d1e-0000-4000-8000-00000000000b"
+    assert host_secret_name(a, "boot-token") != host_secret_name(b, "boot-token")
+    assert len(host_secret_name(a, "desired-state")) <= 63
 
 
 def test_raid1_preseed_names_both_disks_and_nvme_partitions() -> None:

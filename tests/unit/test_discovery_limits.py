@@ -21,6 +21,9 @@ class Hosts:
     def by_mac(self, mac: str) -> Any:
         return None
 
+    def claimants(self, mac: str) -> list[Any]:
+        return []
+
     def count_labelled(self, namespace: str, label: str) -> int:
         assert label == DISCOVERED_LABEL
         return self.discovered

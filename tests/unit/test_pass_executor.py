@@ -65,7 +65,12 @@ def test_a_boot_job_writes_token_then_status_then_sends_boot_device_then_power()
     (changes, status_sent) = status_writes(bench.port)[0]
     assert token_sent == status_sent  # both before any command of this pass
     assert changes["provisioning"]["bootRequested"]
-    assert bench.port.secrets["boot-token"] == {"uid": "uid-h", "mac": "52:54:00:00:00:01", "bootId": result.boot_token}
+    assert bench.port.secrets["boot-token"] == {
+        "uid": "uid-h",
+        "mac": "52:54:00:00:00:01",
+        "bootId": result.boot_token,
+        "install": "False",  # an inspection: no new agent credential
+    }
     assert bench.driver.commands[sent_before:status_sent] == ["get_power"]
     assert bench.driver.commands[status_sent:] == ["set_boot_pxe", "set_power_on"]
 

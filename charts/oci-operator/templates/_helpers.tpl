@@ -41,8 +41,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 {{- end -}}
 
-{{/* Rules the operator needs on its own kinds and Secrets (BMC credentials read; boot tokens and desired
-states written). */}}
+{{/* Rules the operator needs in the namespaces it watches: its own kinds, Events, and `get` on Secrets
+(a host's BMC credentials, read by name; no list, no write). Host tokens, agent credentials and
+desired states are written in the system namespace only (rbac.yaml). */}}
 {{- define "oci.operatorRules" -}}
 - apiGroups: [oci.openstack.org]
   resources: [baremetalhosts, noderoles, openstackclusters]
@@ -52,14 +53,14 @@ states written). */}}
   verbs: [patch]
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get, create, update]
+  verbs: [get]
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
 {{- end -}}
 
-{{/* The boot server reads hosts and the Secrets labelled as boot tokens / desired states (RBAC cannot
-filter by label), and patches only host status. */}}
+{{/* The boot server reads hosts and patches only their status; it reads no Secret outside the system
+namespace (rbac.yaml). */}}
 {{- define "oci.bootServerRules" -}}
 - apiGroups: [oci.openstack.org]
   resources: [baremetalhosts]
@@ -67,7 +68,4 @@ filter by label), and patches only host status. */}}
 - apiGroups: [oci.openstack.org]
   resources: [baremetalhosts/status]
   verbs: [patch]
-- apiGroups: [""]
-  resources: [secrets]
-  verbs: [list, watch]
 {{- end -}}

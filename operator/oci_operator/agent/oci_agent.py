@@ -2,10 +2,12 @@
 """oci-agent: converge this Debian host to the desired state of its NodeRole.
 
 Standard library only: it runs on a freshly installed Debian with nothing but python3. The installer's
-late_command puts it at /usr/local/sbin/oci-agent with its settings (/etc/oci-operator/agent.json and
-the token, root-only) and enables a systemd timer that runs `oci-agent run` every few minutes.
+late_command puts it at /usr/local/sbin/oci-agent with its settings (/etc/oci-operator/agent.json) and
+its credential (credential.json, root-only: its own token and the boot server's certificate, handed
+over once during the installation) and enables a systemd timer that runs `oci-agent run` every few minutes.
 
-One run: fetch the desired state from the boot server (the token as a Bearer header; an ETag makes
+One run: fetch the desired state from the boot server over HTTPS that trusts only the pinned
+certificate (the credential as a Bearer header; an ETag makes
 an unchanged state cost one 304), apply each resource in order (apt packages, files, systemd units,
 guarded commands, `puppet apply` of classes with hiera data), each idempotently, then report what
 changed, drifted and failed. A run with nothing to do changes nothing on the host. Drift is a
@@ -22,6 +24,7 @@ import json
 import os
 import pwd
 import shutil
+import ssl
 import stat
 import subprocess
 import sys
@@ -34,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 CONFIG = Path("/etc/oci-operator/agent.json")
-TOKEN = Path("/etc/oci-operator/token")
+# Handed over once by the installation: {"token", "server" (HTTPS host:port), "serverCertificate" (PEM)}.
+CREDENTIAL = Path("/etc/oci-operator/credential.json")
 STATE_DIR = Path("/var/lib/oci-agent")
 APT_ENV = {**os.environ, "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
 APT_LISTS_MAX_AGE = 3600.0
@@ -406,20 +410,51 @@ def apply(desired: dict[str, Any], run: Run) -> list[Outcome]:
 
 
 # Talking to the boot server ---------------------------------------------------------------------
-def request(config: dict[str, str], token: str, path: str, body: bytes | None = None,
-            etag: str | None = None) -> tuple[int, bytes]:  # fmt: skip
-    url = f"http://{config['server']}/v1/hosts/{config['mac']}{path}"
+def pinned(certificate: str) -> ssl.SSLContext:
+    """TLS that trusts exactly the boot server's own certificate (handed over with the credential): the
+    network cannot stand in for the server, and the credential never travels in clear."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = False  # the pin is the identity: the address may change, the key may not
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(cadata=certificate)
+    return context
+
+
+def request(config: dict[str, str], credential: dict[str, str], path: str, body: bytes | None = None,
+            etag: str | None = None) -> tuple[int, bytes, dict[str, str]]:  # fmt: skip
+    """Status, body and headers of one call to the boot server (status 0: unreachable or not it)."""
+    url = f"https://{credential['server']}/v1/hosts/{config['mac']}{path}"
     req = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
-    req.add_header("Authorization", f"Bearer {token}")
+    req.add_header("Authorization", f"Bearer {credential['token']}")
     if body is not None:
         req.add_header("Content-Type", "application/json")
     if etag:
         req.add_header("If-None-Match", etag)
     try:
-        with urllib.request.urlopen(req, timeout=30) as response:  # noqa: S310 - the configured boot server
-            return response.status, response.read()
+        context = pinned(credential["serverCertificate"])
+        with urllib.request.urlopen(req, timeout=30, context=context) as response:  # noqa: S310 - https only
+            return response.status, response.read(), dict(response.headers.items())
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
+        return exc.code, exc.read(), dict(exc.headers.items())
+    except urllib.error.URLError as exc:  # unreachable, or not the server we pinned: nothing applied
+        return 0, str(exc.reason).encode(), {}
+
+
+def adopt_successor(path: Path, credential: dict[str, str], headers: dict[str, str]) -> dict[str, str]:
+    """Rotation: the server offered a new credential (over the pinned HTTPS only): keep it (root-only
+    file, replaced atomically) and use it from now on; its first use retires the old one."""
+    successor = headers.get("X-OCI-Agent-Credential", "").strip()
+    if not successor or successor == credential.get("token"):
+        return credential
+    updated = {**credential, "token": successor}
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(updated))
+    os.replace(tmp, path)
+    print("oci-agent: switched to the credential the boot server rotated in")
+    return updated
 
 
 def load_json(path: Path) -> dict[str, Any]:
@@ -440,15 +475,18 @@ def run_once(args: argparse.Namespace) -> int:
     state_file, cache_file = args.state_dir / "state.json", args.state_dir / "desired.json"
     state = load_json(state_file)
     config: dict[str, str] = {}
-    token = ""
+    credential: dict[str, str] = {}
     if args.desired:
         desired = load_json(args.desired)
     else:
-        config = load_json(args.config)
-        token = args.token_file.read_text().strip()
+        config, credential = load_json(args.config), load_json(args.credential_file)
+        if not all(credential.get(k) for k in ("token", "server", "serverCertificate")):
+            print(f"oci-agent: {args.credential_file}: no usable credential", file=sys.stderr)
+            return 2
         cached = load_json(cache_file)
         etag = f'"{cached["hash"]}"' if cached.get("hash") else None
-        status, body = request(config, token, "/desired-state", etag=etag)
+        status, body, headers = request(config, credential, "/desired-state", etag=etag)
+        credential = adopt_successor(args.credential_file, credential, headers)
         if status == 304:
             desired = cached
         elif status == 200:
@@ -472,7 +510,7 @@ def run_once(args: argparse.Namespace) -> int:
     if args.report_file:
         args.report_file.write_text(json.dumps(report, indent=1))
     if not args.desired:
-        status, body = request(config, token, "/convergence", json.dumps(report).encode())
+        status, body, _ = request(config, credential, "/convergence", json.dumps(report).encode())
         if status != 200:
             print(f"oci-agent: report: HTTP {status}: {body[:300]!r}", file=sys.stderr)
     for o in outcomes:
@@ -503,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="converge once and report")
     run.add_argument("--config", type=Path, default=CONFIG)
-    run.add_argument("--token-file", type=Path, default=TOKEN)
+    run.add_argument("--credential-file", type=Path, default=CREDENTIAL)
     run.add_argument("--state-dir", type=Path, default=STATE_DIR)
     run.add_argument("--desired", type=Path, help="apply this document instead of fetching one (no report sent)")
     run.add_argument("--report-file", type=Path, help="also write the run report here")

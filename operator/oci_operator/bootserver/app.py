@@ -5,14 +5,15 @@ GET  /v1/boot/{mac}.ipxe             the host's script: inspect, install, wipe, 
 GET  /v1/images/{name}               installer kernel and initrd (public; sendfile, ranges)
 GET  /v1/scripts/oci-report.sh       the installer's report helper (public)
 GET  /v1/agent/oci-agent.py          the node agent (public; stdlib-only Python)
-GET  /v1/hosts/{mac}/preseed.cfg     the host's preseed (token)
-POST /v1/hosts/{mac}/report          the node's milestones and hardware (token)
-GET  /v1/hosts/{mac}/desired-state   the agent's desired state (token; ETag = its hash, 304 when unchanged)
-POST /v1/hosts/{mac}/convergence     the agent's run report (token)
+GET  /v1/hosts/{mac}/preseed.cfg     the host's preseed (the iPXE token, once per job)
+POST /v1/hosts/{mac}/report          the node's milestones and hardware (the job token)
+GET  /v1/hosts/{mac}/agent-credential  the agent's credential, once per installation (the job token)
+GET  /v1/hosts/{mac}/desired-state   the agent's desired state (agent credential; ETag = its hash, 304)
+POST /v1/hosts/{mac}/convergence     the agent's run report (agent credential)
 GET  /healthz, /metrics
 
 A token is the `password` of HTTP Basic auth (user: the MAC) or a Bearer token; it is never part
-of a URL path or query, so access logs never hold one.
+of a URL path or query, so access logs never hold one. Which token opens what: directory.py.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import hmac
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -33,14 +33,14 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from ..api.v1alpha1 import GROUP, VERSION, BareMetalHost, ProvisioningState
+from ..api.v1alpha1 import GROUP, VERSION, BareMetalHost
 from ..api.v1alpha1.hardware import BootReport, BootStep, Convergence, HardwareDetails
 from ..k8s import client as k8s
 from ..metrics import BOOT_CALLBACKS, BOOT_REQUESTS
 from ..render import RenderError, render
 from . import scripts
 from .config import BootServerConfig
-from .directory import JOB_MODES, Directory
+from .directory import JOB_MODES, Directory, same_secret, uid_of
 from .discovery import Discovery
 from .macs import normalize
 
@@ -78,6 +78,7 @@ EVENTS_OF_JOB = {
 }
 
 M = TypeVar("M", bound=BaseModel)
+Door = Literal["preseed", "job", "agent"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -115,6 +116,7 @@ class BootServer:
                 web.get("/v1/images/{name}", self.image),
                 web.get("/v1/scripts/oci-report.sh", self.report_script),
                 web.get("/v1/agent/oci-agent.py", self.agent),
+                web.get("/v1/hosts/{mac}/agent-credential", self.agent_credential),
                 web.get("/v1/hosts/{mac}/desired-state", self.desired_state),
                 web.post("/v1/hosts/{mac}/convergence", self.convergence),
                 web.get("/v1/hosts/{mac}/preseed.cfg", self.preseed),
@@ -134,7 +136,15 @@ class BootServer:
         host = self.directory.by_mac(mac)
         if host is None and self.discovery is not None:
             self.discovery.seen(mac, "iPXE script request")
+        claimants = self.directory.claimants(mac)
+        if len(claimants) > 1:
+            names = ", ".join(f"{h.namespace}/{h.name}" for h in claimants)
+            _log.warning("boot MAC %s is claimed by %d hosts (%s): none of them is served", mac, len(claimants), names)
         token = self.directory.job_token(host) if host else None
+        if host is not None and self._finished(host):
+            # Our cache may not show the final milestone we just wrote (the installer reboots at once):
+            # "wait" until it does, then "disk"; never the installer again (its token is spent anyway).
+            token = None
         mode = scripts.boot_mode(host, token)
         _log.info("boot script for %s (%s): %s", mac, host.name if host else "unknown", mode)
         if host is not None and mode in JOB_MODES.values():
@@ -166,7 +176,8 @@ class BootServer:
         return web.Response(body=prometheus_client.generate_latest(), content_type="text/plain")
 
     # Token-protected ---------------------------------------------------------------------------
-    def _authorized(self, request: web.Request) -> BareMetalHost:
+    def _authorized(self, request: web.Request, door: Door) -> BareMetalHost:
+        """The host, when the presented token opens this door of it now; else 401 or 403."""
         mac = _mac(request)
         presented = _presented_token(request)
         if presented is None:
@@ -174,13 +185,18 @@ class BootServer:
                 text="token required\n", headers={"WWW-Authenticate": 'Basic realm="oci-operator"'}
             )
         host = self.directory.by_mac(mac)
-        if host is None or not self.directory.accepts(host, presented):
-            _log.warning("rejected a token for %s", mac)
+        opens = {
+            "preseed": self.directory.opens_preseed,
+            "job": self.directory.opens_job,
+            "agent": self.directory.opens_agent,
+        }[door]
+        if host is None or not opens(host, presented):
+            _log.warning("rejected a token for %s (%s)", mac, door)
             raise web.HTTPForbidden(text="token not valid for this host\n")
         return host
 
     async def preseed(self, request: web.Request) -> web.Response:
-        host = self._authorized(request)
+        host = self._authorized(request, "preseed")
         token = self.directory.job_token(host)
         mode = scripts.boot_mode(host, token)
         if token is None or mode not in JOB_MODES.values():
@@ -190,12 +206,28 @@ class BootServer:
         except RenderError as exc:
             _log.error("preseed for %s: %s", host.name, exc)
             raise web.HTTPInternalServerError(text=f"preseed could not be rendered: {exc}\n") from None
+        # Spent before anything awaits: the token anyone could read in the iPXE script opens no second preseed.
+        self.directory.preseed_served(host, token)
         await self._record(host, BootStep.PRESEED_SERVED, f"preseed to {mode} served")
         return _text(body)
 
+    async def agent_credential(self, request: web.Request) -> web.Response:
+        """The installer's late_command takes the agent's own credential, once (the job token opens it)."""
+        host = self._authorized(request, "job")
+        found = self.directory.certificate()
+        if found is None or not self.config.agent_port:
+            raise web.HTTPServiceUnavailable(text="the boot server has no certificate for agents yet\n")
+        credential = self.directory.hand_over_agent_credential(host)
+        if credential is None:
+            raise web.HTTPConflict(text="no agent credential to hand over for this host's job\n")
+        _log.info("agent credential handed over to %s", host.name)
+        # With it, the certificate the agent pins and where to reach it: from now on it talks HTTPS only.
+        body = {"token": credential, "server": self.config.agent_server, "serverCertificate": found[0]}
+        return web.json_response(body, headers={"Cache-Control": "no-store"})
+
     async def report(self, request: web.Request) -> web.Response:
         try:
-            host = self._authorized(request)
+            host = self._authorized(request, "job")
         except web.HTTPForbidden:
             # The token of a job that has ended (the operator moved on): a late node, or the real one
             # after a forged final report. Leave a trace on the host rather than a bare 403.
@@ -218,27 +250,34 @@ class BootServer:
         await self._record(host, step, report.message, report.hardware, source=request.remote or "")
         return _text("recorded\n")
 
-    def _provisioned(self, request: web.Request) -> BareMetalHost:
-        """The agent's endpoints: only an installed host has an agent (a boot job's token gets a 409)."""
-        host = self._authorized(request)
-        prov = host.status.provisioning
-        if prov is None or prov.state is not ProvisioningState.PROVISIONED:
-            raise web.HTTPConflict(text="this host is not provisioned\n")
-        return host
+    async def _provisioned(self, request: web.Request) -> tuple[BareMetalHost, dict[str, str]]:
+        """The agent's endpoints: only the agent credential of a provisioned host opens them (a boot job's
+        tokens get a 403). Rotation: an agent that shows its current credential over HTTPS is handed the
+        successor in a header; the first use of the successor retires the old one. Returns the host
+        and the headers to add."""
+        host = self._authorized(request, "agent")
+        successor = self.directory.successor(host)
+        if not successor:
+            return host, {}
+        if same_secret(successor, _presented_token(request) or ""):
+            await asyncio.to_thread(k8s.promote_agent_credential, self.config.system_namespace, uid_of(host), successor)
+            _log.info("agent of %s switched to its new credential; the old one is retired", host.name)
+            return host, {}
+        return host, ({"X-OCI-Agent-Credential": successor} if request.secure else {})
 
     async def desired_state(self, request: web.Request) -> web.Response:
-        host = self._provisioned(request)
+        host, headers = await self._provisioned(request)
         found = self.directory.desired_state(host)
         if found is None:
-            raise web.HTTPNotFound(text="no desired state rendered for this host yet\n")
+            raise web.HTTPNotFound(text="no desired state rendered for this host yet\n", headers=headers)
         digest, document = found
         etag = f'"{digest}"'
         if request.headers.get("If-None-Match") == etag:
-            return web.Response(status=304, headers={"ETag": etag})
-        return web.Response(body=document, content_type="application/json", headers={"ETag": etag})
+            return web.Response(status=304, headers={"ETag": etag, **headers})
+        return web.Response(body=document, content_type="application/json", headers={"ETag": etag, **headers})
 
     async def convergence(self, request: web.Request) -> web.Response:
-        host = self._provisioned(request)
+        host, headers = await self._provisioned(request)
         report = await _parse(AgentReport, request)
         BOOT_CALLBACKS.labels("convergence").inc()
         _log.info(
@@ -248,7 +287,7 @@ class BootServer:
         )  # fmt: skip
         patch = {"convergence": Convergence.model_validate(report.model_dump()).wire()}
         await asyncio.to_thread(k8s.patch_status, GROUP, VERSION, PLURAL, host.namespace, host.name, patch)
-        return _text("recorded\n")
+        return web.Response(text="recorded\n", content_type="text/plain", headers=headers)
 
     # Status writes -----------------------------------------------------------------------------
     async def _record_refusal(self, host: BareMetalHost, event: str, source: str, presented: str) -> bool:
@@ -258,7 +297,7 @@ class BootServer:
         current, token = host.status.boot_report, self.directory.token(host)
         if current is None or token is None or token.boot_id != current.boot_id:
             return False  # not the token of a job that a final report ended
-        if current.step not in scripts.FINAL_STEPS or not hmac.compare_digest(token.value.encode(), presented.encode()):
+        if current.step not in scripts.FINAL_STEPS or not token.job or not same_secret(token.job, presented):
             return False
         at = datetime.now(UTC).replace(microsecond=0).isoformat()
         first = f"{current.step.value!r} from {current.source or 'unknown'}"
@@ -267,6 +306,14 @@ class BootServer:
         patch = {"bootReport": {"refused": current.refused + 1, "lastRefused": detail[:512]}}
         await asyncio.to_thread(k8s.patch_status, GROUP, VERSION, PLURAL, host.namespace, host.name, patch)
         return True
+
+    def _finished(self, host: BareMetalHost) -> bool:
+        """This process wrote the current job's final milestone (its cache may lag behind that write)."""
+        prov = host.status.provisioning
+        last = self._written.get(f"{host.namespace}/{host.name}")
+        if prov is None or last is None or last[0] != prov.boot_id:
+            return False
+        return BootStep(last[1]) in scripts.FINAL_STEPS
 
     async def _record(
         self,
@@ -282,7 +329,7 @@ class BootServer:
             return
         key = f"{host.namespace}/{host.name}"
         current = self.directory.report(host)
-        if current is not None and current.step in scripts.FINAL_STEPS:
+        if (current is not None and current.step in scripts.FINAL_STEPS) or self._finished(host):
             return  # the job is over; late or repeated messages change nothing
         if self._written.get(key) == (prov.boot_id, step.value) and hardware is None:
             return

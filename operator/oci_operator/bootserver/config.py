@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import DEFAULT_SYSTEM_NAMESPACE
+
 NETBOOT_IMAGES = Path("/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64")
 IPXE_FILES = Path("/usr/lib/ipxe")
 
@@ -45,8 +47,10 @@ class DHCPConfig:
 class BootServerConfig:
     kubeconfig: str | None = None
     namespace: str | None = None  # None: every namespace
+    system_namespace: str = DEFAULT_SYSTEM_NAMESPACE  # the operator's: host Secrets, our certificate
     listen_address: str = "0.0.0.0"  # noqa: S104 - host network of the provisioning interface
     port: int = 8088
+    agent_port: int = 8443  # HTTPS with the certificate installed agents pin (0: none)
     advertise: str = ""  # host:port nodes use to reach us (defaults to listen address and port)
     images_dir: Path = NETBOOT_IMAGES
     kernel: str = "linux"
@@ -67,3 +71,8 @@ class BootServerConfig:
     @property
     def base_url(self) -> str:
         return f"http://{self.server}"
+
+    @property
+    def agent_server(self) -> str:
+        """host:port of the HTTPS listener, as installed agents reach it (the advertised host)."""
+        return f"{self.server.rpartition(':')[0]}:{self.agent_port}"

@@ -60,7 +60,7 @@ class Discovery:
 
     def offer(self, mac: str, how: str) -> bool:
         """True when a host is being created for `mac`."""
-        if self.directory.by_mac(mac) is not None:
+        if self.directory.claimants(mac):  # known (a duplicate MAC is known too, and refused)
             return False
         with self._lock:
             if mac in self._done:
@@ -97,7 +97,7 @@ class Discovery:
 
     def _pending(self) -> int:
         """Created by us but not yet seen by the informer (their MAC is remembered, not indexed)."""
-        return sum(1 for mac in self._done if self.directory.by_mac(mac) is None)
+        return sum(1 for mac in self._done if not self.directory.claimants(mac))
 
     def _create(self, mac: str, how: str) -> None:
         name = f"discovered-{url_form(mac)}"

@@ -12,11 +12,13 @@ from pathlib import Path
 from aiohttp import web
 
 from ..api.v1alpha1 import GROUP, VERSION, BareMetalHost
+from ..config import DEFAULT_SYSTEM_NAMESPACE
 from ..k8s import client as k8s
 from ..k8s import informer
+from . import tls
 from .app import BootServer
 from .config import NETBOOT_IMAGES, BootServerConfig, DHCPConfig, Reservation
-from .directory import DESIRED_SELECTOR, TOKEN_SELECTOR, Directory
+from .directory import AGENT_SELECTOR, DESIRED_SELECTOR, TLS_SELECTOR, TOKEN_SELECTOR, Directory
 from .discovery import Discovery, DiscoveryLimits
 from .dnsmasq import Dnsmasq
 from .guard import Guard, GuardedSite
@@ -27,6 +29,11 @@ _log = logging.getLogger("bootserver")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, then KUBECONFIG)")
     parser.add_argument("--namespace", help="serve hosts of this namespace only (default: all)")
+    parser.add_argument(
+        "--system-namespace",
+        default=DEFAULT_SYSTEM_NAMESPACE,
+        help="the operator's namespace holding host tokens, agent credentials and desired states",
+    )
     parser.add_argument("--listen-address", default="0.0.0.0", help="HTTP address")  # noqa: S104
     parser.add_argument("--port", type=int, default=8088, help="HTTP port")
     parser.add_argument(
@@ -35,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-connections", type=int, default=512, help="open HTTP connections (more get a 503 and are closed)"
     )
+    parser.add_argument("--agent-port", type=int, default=8443, help="HTTPS port for installed agents (0: none)")
     parser.add_argument("--advertise", default="", help="HOST:PORT nodes use to reach this server")
     parser.add_argument("--images-dir", type=Path, default=NETBOOT_IMAGES, help="installer kernel and initrd")
     parser.add_argument("--kernel-args", default="console=tty0 console=ttyS0,115200n8", help="extra kernel args")
@@ -67,8 +75,10 @@ def config_from(args: argparse.Namespace) -> BootServerConfig:
     return BootServerConfig(
         kubeconfig=args.kubeconfig,
         namespace=args.namespace,
+        system_namespace=args.system_namespace,
         listen_address=args.listen_address,
         port=args.port,
+        agent_port=args.agent_port,
         advertise=args.advertise,
         images_dir=args.images_dir,
         kernel_args=args.kernel_args,
@@ -114,10 +124,14 @@ def run(args: argparse.Namespace) -> int:
     hosts = informer.Informer(
         "baremetalhosts", informer.custom_objects(GROUP, VERSION, BareMetalHost.info.plural, config.namespace)
     )
-    tokens = informer.Informer("boot-tokens", informer.secrets(config.namespace), TOKEN_SELECTOR)
-    desired = informer.Informer("desired-states", informer.secrets(config.namespace), DESIRED_SELECTOR)
-    directory = Directory(hosts, tokens, desired)
-    for source in (hosts, tokens, desired):
+    # Host Secrets come from the system namespace only: a Secret a tenant wrote is never read.
+    system = informer.secrets(config.system_namespace)
+    tokens = informer.Informer("boot-tokens", system, TOKEN_SELECTOR)
+    agents = informer.Informer("agent-credentials", system, AGENT_SELECTOR)
+    desired = informer.Informer("desired-states", system, DESIRED_SELECTOR)
+    certificate = informer.Informer("boot-server-tls", system, TLS_SELECTOR)
+    directory = Directory(hosts, tokens, desired, agents, certificate)
+    for source in (hosts, tokens, desired, agents, certificate):
         source.on_change = directory.rebuild
         source.start()
     limits = DiscoveryLimits(args.discover_per_minute, args.discover_burst, args.discover_max)
@@ -149,6 +163,7 @@ async def _serve(
     await site.start()
     print(f"bootserver: HTTP on {config.listen_address}:{config.port}, advertised as {config.base_url}", flush=True)
     stop = asyncio.Event()
+    agents = asyncio.create_task(_serve_agents(runner, server, config, stop)) if config.agent_port else None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -164,4 +179,22 @@ async def _serve(
         dnsmasq.on_exit = exited
         dnsmasq.start()
     await stop.wait()
+    if agents is not None:
+        await agents
     await runner.cleanup()
+
+
+async def _serve_agents(
+    runner: web.AppRunner, server: BootServer, config: BootServerConfig, stop: asyncio.Event
+) -> None:
+    """HTTPS for installed agents, once the operator has made the certificate they pin."""
+    while (found := server.directory.certificate()) is None:
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+            return
+        except TimeoutError:
+            continue
+    context = tls.server_context(*found, config.state_dir / "tls")
+    site = web.TCPSite(runner, config.listen_address, config.agent_port, ssl_context=context, backlog=1024)
+    await site.start()
+    print(f"bootserver: HTTPS for agents on {config.listen_address}:{config.agent_port}", flush=True)

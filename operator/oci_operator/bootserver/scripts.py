@@ -61,7 +61,7 @@ def preseed(config: BootServerConfig, host: BareMetalHost, token: Token, mode: s
         hostname=host.name,
         purpose=mode,
         boot_id=token.boot_id,
-        token=token.value,
+        token=token.job,  # reports and the agent credential handover; the iPXE token is spent by now
         server=config.server,
         base_url=config.base_url,
         mac_path=url_form(host.spec.boot_mac_address),

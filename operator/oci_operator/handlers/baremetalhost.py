@@ -20,6 +20,8 @@ from ..bmc.access import BMCAccess, BMCPool
 from ..bmc.credentials import CredentialsCheck, check_secret, marked
 from ..bmc.driver import BMCError, PowerAction
 from ..bmc.governor import NotNow
+from ..bootserver import tls
+from ..bootserver.macs import normalize
 from ..conditions import find, note_shared_bmc, set_condition
 from ..config import OperatorConfig
 from ..k8s import client as k8s
@@ -29,7 +31,7 @@ from ..reconcilers.desired_state import RoleLookup
 from ..reconcilers.executor import PassExecutor, describe
 from ..reconcilers.host_context import PassResult
 from ..reconcilers.outcome import PROGRESS, EventSpec, with_kstatus
-from ..reconcilers.simple import reconcile_invalid
+from ..reconcilers.simple import reconcile_invalid, reconcile_refused
 from .common import Logger, account, invalid_message, plain, status_patch
 
 PLURAL = BareMetalHost.info.plural
@@ -40,22 +42,26 @@ RETRY_AFTER_ERROR = 5.0
 
 
 class ApiHostPort:
-    """The executor's port onto the API server, for one host (the blocking client runs in a thread)."""
+    """The executor's port onto the API server, for one host (the blocking client runs in a thread).
+    The host's Secrets live in the operator's system namespace (docs/bootserver.md, trust model)."""
 
-    def __init__(self, body: kopf.Body, namespace: str, name: str) -> None:
+    def __init__(self, body: kopf.Body, namespace: str, name: str, system_namespace: str) -> None:
         self.body, self.namespace, self.name = body, namespace, name
+        self.system_namespace = system_namespace
 
     async def _api(self, fn: Any, *args: Any) -> Any:
         return await asyncio.to_thread(fn, GROUP, VERSION, PLURAL, self.namespace, self.name, *args)
 
     async def ensure_desired_state(self, uid: str, document: str, digest: str) -> None:
-        await asyncio.to_thread(k8s.ensure_desired_state, self.namespace, self.name, uid, document, digest)
+        where = (self.system_namespace, self.namespace, self.name, uid)
+        await asyncio.to_thread(k8s.ensure_desired_state, *where, document, digest)
 
     async def remove_annotations(self, keys: list[str]) -> None:
         await self._api(k8s.remove_annotations, keys)
 
-    async def ensure_boot_token(self, uid: str, mac: str, boot_id: str) -> None:
-        await asyncio.to_thread(k8s.ensure_boot_token, self.namespace, self.name, uid, mac, boot_id)
+    async def ensure_boot_token(self, uid: str, mac: str, boot_id: str, install: bool) -> None:
+        where = (self.system_namespace, self.namespace, self.name, uid)
+        await asyncio.to_thread(k8s.ensure_boot_token, *where, mac, boot_id, install)
 
     async def patch_status(self, changes: dict[str, Any]) -> None:
         await self._api(k8s.patch_status, changes)
@@ -68,12 +74,19 @@ class HostRunner:
     """Runs passes for one host: read fresh, decide, then hand the result to the crash-safe executor."""
 
     def __init__(
-        self, config: OperatorConfig, pool: BMCPool, body: kopf.Body, logger: Logger, roles: dict[Key, str]
+        self,
+        config: OperatorConfig,
+        pool: BMCPool,
+        body: kopf.Body,
+        logger: Logger,
+        roles: dict[Key, str],
+        boot_macs: kopf.Index[str, Key] | None = None,
     ) -> None:
         self.config, self.pool, self.body, self.logger = config, pool, body, logger
+        self.boot_macs = boot_macs  # every watched host by boot MAC (kopf index)
         self.roles = roles  # shared: which role each host has, so a NodeRole change wakes its hosts
         self.namespace, self.name = str(body.metadata.namespace), str(body.metadata.name)
-        self.port = ApiHostPort(body, self.namespace, self.name)
+        self.port = ApiHostPort(body, self.namespace, self.name, config.system_namespace)
         self.executor = PassExecutor(self.port, config.power, logger)
 
     async def _api(self, fn: Any, *args: Any) -> Any:
@@ -99,6 +112,15 @@ class HostRunner:
         if PAUSED_ANNOTATION in host.metadata_annotations():
             self.logger.debug("paused: no BMC call, no status change")
             return None
+        others = self._mac_claimed_by_others(host)
+        if others:
+            # Issue 16 finding 4: a MAC two hosts claim would let one take the other's server over at its
+            # next PXE boot. Neither is booted (the boot server serves neither); each says why.
+            problem = f"boot MAC {host.spec.boot_mac_address} is also claimed by {', '.join(others)}: not booted"
+            generation = int(raw["metadata"].get("generation", 0))
+            outcome = reconcile_refused(generation, host.status, "DuplicateBootMAC", problem)
+            await self._persist(old_status, PassResult(outcome.status, outcome.events))  # type: ignore[arg-type]
+            return self.config.power.poll_interval
 
         started = time.monotonic()
         bmc: BMCAccess | None = None
@@ -115,6 +137,8 @@ class HostRunner:
             sharing = self.pool.claim(owner, host.spec.bmc.address)  # other hosts on this BMC address
         else:
             self.pool.release(owner)
+        if k8s.ROTATE_AGENT_CREDENTIAL in host.metadata_annotations():
+            await self._offer_agent_credential(host, str(raw["metadata"].get("uid", "")))
         role = await self._role(host)
         result = await reconcile_pass(host, credentials, bmc, self.config.power, role=role)
         if host.spec.bmc is not None:
@@ -127,6 +151,25 @@ class HostRunner:
             self._account(applied.failure, 0.0)
         self._account(result, time.monotonic() - started)
         return applied.requeue_after
+
+    async def _offer_agent_credential(self, host: BareMetalHost, uid: str) -> None:
+        """Rotation asked for: a successor credential beside the current one (the boot server hands it
+        to the agent and retires the old one when the agent first uses it)."""
+        prov = host.status.provisioning
+        if prov is None or prov.state is not ProvisioningState.PROVISIONED:
+            return  # nothing installed to rotate; the annotation waits
+        offer = (self.config.system_namespace, self.namespace, self.name, uid)
+        if await asyncio.to_thread(k8s.offer_agent_credential, *offer):
+            kopf.event(self.body, type="Normal", reason="AgentCredentialRotating",
+                       message="a new agent credential is offered to the node's agent")  # fmt: skip
+        await self._api(k8s.remove_annotations, [k8s.ROTATE_AGENT_CREDENTIAL])
+
+    def _mac_claimed_by_others(self, host: BareMetalHost) -> list[str]:
+        mac = normalize(host.spec.boot_mac_address)
+        if self.boot_macs is None or mac is None:
+            return []
+        claimants = {f"{ns}/{name}" for ns, name in self.boot_macs.get(mac, [])}
+        return sorted(claimants - {f"{self.namespace}/{self.name}"})
 
     async def _role(self, host: BareMetalHost) -> RoleLookup:
         """The host's NodeRole, when it is provisioned with one (the only time it is needed)."""
@@ -181,15 +224,33 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         event: asyncio.Event = memo.setdefault("wake", asyncio.Event())
         return event
 
-    async def on_change(memo: Any, **_: Any) -> None:
+    async def on_change(memo: Any, spec: kopf.Spec, **kwargs: Any) -> None:
         wake(memo).set()
+        # Hosts sharing this boot MAC look again now (one of them may have just claimed or released it).
+        mac = normalize(str(spec.get("bootMACAddress", "")))
+        index: kopf.Index[str, Key] = kwargs["boot_macs"]
+        for key in index.get(mac, []) if mac else []:
+            waker = memo.host_wakers.get(key)
+            if waker is not None:
+                waker.set()
+
+    @kopf.index(GROUP, VERSION, PLURAL, registry=registry, id="boot_macs")
+    def boot_macs(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[str, Key] | None:
+        mac = normalize(str(spec.get("bootMACAddress", "")))
+        return {mac: (str(namespace), name)} if mac else None
 
     for decorate in (kopf.on.create, kopf.on.update, kopf.on.resume):
         decorate(GROUP, VERSION, PLURAL, registry=registry, id="wake")(on_change)
 
     @kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, id="reconcile", cancellation_timeout=30)
-    async def host_loop(body: kopf.Body, stopped: kopf.DaemonStopped, memo: Any, logger: Logger, **_: Any) -> None:
-        runner = HostRunner(config, memo.bmc_pool, body, logger, memo.host_roles)
+    async def host_loop(
+        body: kopf.Body,
+        stopped: kopf.DaemonStopped,
+        memo: Any,
+        logger: Logger,
+        **kwargs: Any,
+    ) -> None:
+        runner = HostRunner(config, memo.bmc_pool, body, logger, memo.host_roles, kwargs["boot_macs"])
         woken = wake(memo)
         key = (runner.namespace, runner.name)
         memo.host_wakers[key] = woken
@@ -210,6 +271,19 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
             memo.host_roles.pop(key, None)
             memo.bmc_pool.release(f"{key[0]}/{key[1]}")
             forget_host(*key)
+
+    @kopf.on.startup(registry=registry)
+    async def boot_server_certificate(logger: Logger, **_: Any) -> None:
+        # Installed agents pin it (issue 16, finding 9): made once, before any installation hands it over.
+        made = await asyncio.to_thread(k8s.ensure_boot_server_tls, config.system_namespace, tls.self_signed)
+        if made:
+            logger.info("made the boot server's certificate in %s", config.system_namespace)
+
+    @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, id="host-secrets")
+    async def drop_secrets(body: kopf.Body, **_: Any) -> None:
+        # Owner references cannot reach the system namespace: the finalizer holds the host until its
+        # tokens, credential and desired state are gone.
+        await asyncio.to_thread(k8s.delete_host_secrets, config.system_namespace, str(body.metadata.uid or ""))
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, id="power-off")
     async def on_delete(body: kopf.Body, memo: Any, logger: Logger, **_: Any) -> None:

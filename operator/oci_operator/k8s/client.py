@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,24 +58,32 @@ def read_secret(namespace: str, name: str) -> tuple[dict[str, str], str] | None:
     """The Secret's decoded data and resourceVersion, or None when it does not exist.
 
     Undecodable values are left out, so they read as missing keys rather than crash a reconcile."""
-    found = read_secret_typed(namespace, name)
-    return (found[0], found[1]) if found is not None else None
+    secret = _get_secret(namespace, name)
+    if secret is None:
+        return None
+    return _decoded(secret), str(secret.metadata.resource_version if secret.metadata else "")
 
 
 def read_secret_typed(namespace: str, name: str) -> tuple[dict[str, str], str, str, dict[str, str]] | None:
     """Like read_secret, plus the Secret's type and labels (what marks it for a use)."""
-    try:
-        secret = client.CoreV1Api().read_namespaced_secret(name, namespace)
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise
+    secret = _get_secret(namespace, name)
+    if secret is None:
+        return None
     meta = secret.metadata
     labels = {str(k): str(v) for k, v in ((meta.labels if meta else None) or {}).items()}
     return _decoded(secret), str(meta.resource_version if meta else ""), str(secret.type or ""), labels
 
 
-def _decoded(secret: Any) -> dict[str, str]:
+def _get_secret(namespace: str, name: str) -> client.V1Secret | None:
+    try:
+        return client.CoreV1Api().read_namespaced_secret(name, namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def _decoded(secret: client.V1Secret) -> dict[str, str]:
     data: dict[str, str] = {}
     for key, value in (secret.data or {}).items():
         try:
@@ -135,92 +144,201 @@ def remove_annotations(group: str, version: str, plural: str, namespace: str, na
     )
 
 
-# Boot tokens ------------------------------------------------------------------------------------
-# One Secret per host, replaced at each network boot job; owned by the host so it goes with it.
+# Host Secrets ------------------------------------------------------------------------------------
+# Every Secret the project writes for a host (boot token, agent credential, desired state) lives in
+# the operator's system namespace, where tenants cannot write, named by the host's UID (unique and
+# never reused, so two hosts never share one, whatever their names). Owner references cannot cross
+# namespaces: the operator deletes them when the host goes (delete_host_secrets, behind its finalizer).
+HOST_UID_LABEL = "oci.openstack.org/host-uid"
+HOST_ANNOTATION = "oci.openstack.org/host"  # namespace/name, for people reading the namespace
 BOOT_TOKEN_LABEL = "oci.openstack.org/boot-token"  # noqa: S105 - a label name
-HOST_ANNOTATION = "oci.openstack.org/host"
+AGENT_CREDENTIAL_LABEL = "oci.openstack.org/agent-credential"
+DESIRED_STATE_LABEL = "oci.openstack.org/desired-state"
+HASH_ANNOTATION = "oci.openstack.org/hash"
+# On a BareMetalHost (any value): rotate its agent's credential; removed once the successor is offered.
+ROTATE_AGENT_CREDENTIAL = "rotate-agent-credential.oci.openstack.org"
+KINDS = {"boot-token": BOOT_TOKEN_LABEL, "agent": AGENT_CREDENTIAL_LABEL, "desired-state": DESIRED_STATE_LABEL}
 
 
-def boot_token_secret_name(host: str) -> str:
-    return f"{host[:200]}-boot-token"
+class NotOurSecret(RuntimeError):
+    """A Secret of the name we need exists but is not this host's: it is never overwritten."""
 
 
-def ensure_boot_token(namespace: str, host: str, host_uid: str, mac: str, boot_id: str) -> None:
-    """Make the host's token Secret belong to `boot_id`, with a new random token if it does not yet."""
-    name = boot_token_secret_name(host)
-    found = read_secret(namespace, name)
+def host_secret_name(host_uid: str, kind: str) -> str:
+    """`host-<uid>-<kind>`: at most 5 + 36 + 14 characters, far below the API's 253."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown host Secret kind {kind!r}")
+    return f"host-{host_uid}-{kind}"
+
+
+def is_host_secret(secret: dict[str, Any], host_uid: str, kind: str) -> bool:
+    """Name, label and UID label all agree: what the boot server checks before it trusts a Secret."""
+    meta = secret.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    return (
+        bool(host_uid)
+        and meta.get("name") == host_secret_name(host_uid, kind)
+        and labels.get(HOST_UID_LABEL) == host_uid
+        and labels.get(KINDS[kind]) == "true"
+    )
+
+
+def ensure_boot_token(
+    system_namespace: str, namespace: str, host: str, host_uid: str, mac: str, boot_id: str, install: bool
+) -> None:
+    """Make the host's boot Secret belong to `boot_id`, with new random tokens if it does not yet.
+
+    `token` is the one the iPXE script shows (it opens the preseed, once); `jobToken` travels only in
+    the preseed (reports, and the agent credential handover). An installation also gets a new agent
+    credential, so a reinstalled node never keeps the credential of the previous one."""
+    name = host_secret_name(host_uid, "boot-token")
+    found = _read_own(system_namespace, name, host_uid)
     if found is not None and found[0].get("bootId") == boot_id:
         return  # already made for this job (perhaps by a previous operator process)
-    data = {"token": secrets.token_urlsafe(32), "bootId": boot_id, "mac": mac.lower()}
-    _put_host_secret(namespace, name, host, host_uid, BOOT_TOKEN_LABEL, {}, data, replace=found is not None)
+    if install:
+        rotate_agent_credential(system_namespace, namespace, host, host_uid)
+    data = {
+        "token": secrets.token_urlsafe(32),
+        "jobToken": secrets.token_urlsafe(32),
+        "bootId": boot_id,
+        "mac": mac.lower(),
+    }
+    _put_host_secret(system_namespace, namespace, host, host_uid, "boot-token", {}, data, found is not None)
+
+
+def rotate_agent_credential(system_namespace: str, namespace: str, host: str, host_uid: str) -> None:
+    """A new agent credential: the old one stops opening anything as soon as the boot server sees this."""
+    name = host_secret_name(host_uid, "agent")
+    found = _read_own(system_namespace, name, host_uid)
+    data = {"token": secrets.token_urlsafe(32)}
+    _put_host_secret(system_namespace, namespace, host, host_uid, "agent", {}, data, found is not None)
+
+
+def offer_agent_credential(system_namespace: str, namespace: str, host: str, host_uid: str) -> bool:
+    """Rotation of a running node's credential: a successor (`next`) beside the current one. The boot
+    server hands it to the agent over HTTPS and, when the agent first uses it, makes it the only one
+    (promote_agent_credential). False when the host has no credential to rotate."""
+    name = host_secret_name(host_uid, "agent")
+    found = _read_own(system_namespace, name, host_uid)
+    if found is None or not found[0].get("token"):
+        return False
+    if found[0].get("next"):
+        return True  # already offered
+    data = {"token": found[0]["token"], "next": secrets.token_urlsafe(32)}
+    _put_host_secret(system_namespace, namespace, host, host_uid, "agent", {}, data, replace=True)
+    return True
+
+
+def promote_agent_credential(system_namespace: str, host_uid: str, successor: str) -> None:
+    """The agent has used its successor credential: it becomes the only one, the old one dies. The
+    resourceVersion precondition makes a concurrent change (a new installation) win."""
+    name = host_secret_name(host_uid, "agent")
+    found = _read_own(system_namespace, name, host_uid)
+    if found is None or found[0].get("next") != successor:
+        return
+    encoded = base64.b64encode(successor.encode()).decode()
+    patch = {"metadata": {"resourceVersion": found[1]}, "data": {"token": encoded, "next": None}}
+    client.CoreV1Api().patch_namespaced_secret(name, system_namespace, patch)
+
+
+def ensure_desired_state(
+    system_namespace: str, namespace: str, host: str, host_uid: str, document: str, digest: str
+) -> None:
+    """Store the host's rendered desired state unless the stored one already has this hash."""
+    name = host_secret_name(host_uid, "desired-state")
+    found = _read_own(system_namespace, name, host_uid)
+    if found is not None and found[2].get(HASH_ANNOTATION) == digest:
+        return
+    annotations = {HASH_ANNOTATION: digest}
+    data = {"desired.json": document}
+    _put_host_secret(system_namespace, namespace, host, host_uid, "desired-state", annotations, data, found is not None)
+
+
+def delete_host_secrets(system_namespace: str, host_uid: str) -> None:
+    """The host is gone: so are its tokens, credential and desired state (a missing one is fine)."""
+    api = client.CoreV1Api()
+    for kind in KINDS:
+        name = host_secret_name(host_uid, kind)
+        if _read_own(system_namespace, name, host_uid) is None:
+            continue
+        try:
+            api.delete_namespaced_secret(name, system_namespace)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+
+def _read_own(system_namespace: str, name: str, host_uid: str) -> tuple[dict[str, str], str, dict[str, str]] | None:
+    """The Secret's data, resourceVersion and annotations; None when missing; NotOurSecret when a
+    Secret of that name belongs to something else."""
+    secret = _get_secret(system_namespace, name)
+    if secret is None:
+        return None
+    meta = secret.metadata
+    if meta is None or (meta.labels or {}).get(HOST_UID_LABEL) != host_uid:
+        raise NotOurSecret(f"Secret {system_namespace}/{name} exists and is not this host's: left alone")
+    return _decoded(secret), str(meta.resource_version or ""), dict(meta.annotations or {})
 
 
 def _put_host_secret(
+    system_namespace: str,
     namespace: str,
-    name: str,
     host: str,
     host_uid: str,
-    label: str,
+    kind: str,
     annotations: dict[str, str],
     data: dict[str, str],
     replace: bool,
 ) -> None:
-    """Create or replace a Secret that belongs to a host: labelled for the boot server's watch, owned by
-    the host (so it is deleted with it)."""
+    """Create or replace a host's Secret in the system namespace, labelled for the boot server's watch."""
+    name = host_secret_name(host_uid, kind)
     body = client.V1Secret(
         metadata=client.V1ObjectMeta(
             name=name,
-            namespace=namespace,
-            labels={label: "true"},
-            annotations={HOST_ANNOTATION: host, **annotations},
-            owner_references=[_owned_by(host, host_uid)],
+            namespace=system_namespace,
+            labels={KINDS[kind]: "true", HOST_UID_LABEL: host_uid},
+            annotations={HOST_ANNOTATION: f"{namespace}/{host}", **annotations},
         ),
         type="Opaque",
         string_data=data,
     )
     api = client.CoreV1Api()
     if replace:
-        api.replace_namespaced_secret(name, namespace, body, field_manager=FIELD_MANAGER[0])
+        api.replace_namespaced_secret(name, system_namespace, body, field_manager=FIELD_MANAGER[0])
     else:
-        api.create_namespaced_secret(namespace, body, field_manager=FIELD_MANAGER[0])
+        api.create_namespaced_secret(system_namespace, body, field_manager=FIELD_MANAGER[0])
 
 
-# Desired states ---------------------------------------------------------------------------------
-# One Secret per host (templates may hold secrets), replaced when the rendered hash changes.
-DESIRED_STATE_LABEL = "oci.openstack.org/desired-state"
-HASH_ANNOTATION = "oci.openstack.org/hash"
+# The boot server's certificate (agents pin it): one Secret in the system namespace, made once.
+BOOT_SERVER_TLS = "boot-server-tls"
+BOOT_SERVER_TLS_LABEL = "oci.openstack.org/boot-server-tls"
 
 
-def desired_state_secret_name(host: str) -> str:
-    return f"{host[:200]}-desired-state"
-
-
-def ensure_desired_state(namespace: str, host: str, host_uid: str, document: str, digest: str) -> None:
-    """Store the host's rendered desired state unless the stored one already has this hash."""
-    name = desired_state_secret_name(host)
+def ensure_boot_server_tls(system_namespace: str, make: Callable[[], tuple[str, str]]) -> bool:
+    """Create the boot server's certificate Secret with `make()` (certificate, key) unless it exists.
+    True when it was made now. Never replaced: every installed agent pins it."""
     api = client.CoreV1Api()
     try:
-        current = api.read_namespaced_secret(name, namespace)
+        api.read_namespaced_secret(BOOT_SERVER_TLS, system_namespace)
+        return False
     except ApiException as exc:
         if exc.status != 404:
             raise
-        current = None
-    stored = (current.metadata.annotations or {}) if current is not None and current.metadata else {}
-    if current is not None and stored.get(HASH_ANNOTATION) == digest:
-        return
-    annotations = {HASH_ANNOTATION: digest}
-    data = {"desired.json": document}
-    _put_host_secret(namespace, name, host, host_uid, DESIRED_STATE_LABEL, annotations, data, current is not None)
-
-
-def _owned_by(host: str, host_uid: str) -> client.V1OwnerReference:
-    return client.V1OwnerReference(
-        api_version="oci.openstack.org/v1alpha1",
-        kind="BareMetalHost",
-        name=host,
-        uid=host_uid,
-        block_owner_deletion=False,
+    certificate, key = make()
+    body = client.V1Secret(
+        metadata=client.V1ObjectMeta(
+            name=BOOT_SERVER_TLS, namespace=system_namespace, labels={BOOT_SERVER_TLS_LABEL: "true"}
+        ),
+        type="kubernetes.io/tls",
+        string_data={"tls.crt": certificate, "tls.key": key},
     )
+    try:
+        api.create_namespaced_secret(system_namespace, body)
+    except ApiException as exc:
+        if exc.status == 409:
+            return False  # made by another operator process a moment ago
+        raise
+    return True
 
 
 def list_objects(group: str, version: str, plural: str, namespace: str) -> list[dict[str, Any]]:

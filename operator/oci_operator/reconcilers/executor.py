@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..api.v1alpha1 import BareMetalHost
+from ..api.v1alpha1 import BareMetalHost, ProvisioningState
 from ..bmc.access import BMCAccess
 from ..bmc.driver import BMCError
 from ..bmc.governor import NotNow
@@ -30,7 +30,8 @@ class HostPort(Protocol):
 
     async def remove_annotations(self, keys: list[str]) -> None: ...
 
-    async def ensure_boot_token(self, uid: str, mac: str, boot_id: str) -> None: ...
+    async def ensure_boot_token(self, uid: str, mac: str, boot_id: str, install: bool) -> None:
+        """`install`: the job installs the host, which also gets a new agent credential."""
 
     async def patch_status(self, changes: dict[str, Any]) -> None: ...
 
@@ -82,7 +83,9 @@ class PassExecutor:
             await self.port.remove_annotations(result.remove_annotations)
         if result.boot_token is not None:
             # Before the status that records the boot: if this fails, nothing says the server was booted.
-            await self.port.ensure_boot_token(uid, host.spec.boot_mac_address, result.boot_token)
+            prov = result.status.provisioning
+            install = prov is not None and prov.state is ProvisioningState.PROVISIONING
+            await self.port.ensure_boot_token(uid, host.spec.boot_mac_address, result.boot_token, install)
         persisted = await self.persist(old_status, result)
         if result.actions and bmc is not None:
             return await self._act(host, bmc, result, persisted)

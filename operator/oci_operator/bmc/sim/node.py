@@ -23,7 +23,11 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     from .fleet import VirtualBMC
 
-_REPORT = re.compile(r"\bsh /tmp/oci-report\.sh \S+ \S+ \S+ (\w+)")
+# The report helper's arguments: SERVER MAC TOKEN EVENT (the job token, which only the preseed shows).
+_REPORT = re.compile(r"\bsh /tmp/oci-report\.sh \S+ \S+ (\S+) (\w+)")
+_CREDENTIAL = re.compile(
+    r"-O /target/etc/oci-operator/credential\.json http://[^@\s]+@\S+/(v1/hosts/\S+/agent-credential)"
+)
 
 
 def hardware_for(index: int, mac: str) -> dict[str, Any]:
@@ -55,6 +59,7 @@ class SimulatedNode:
     install_seconds: float = 0.5
     os_installed: bool = False
     running: str = "off"  # off, firmware, installer, idle, os
+    agent_credential: str = field(default="", repr=False)  # what the installation handed the agent
     _generation: int = field(default=0, repr=False)
 
     def power_changed(self, on: bool) -> None:
@@ -140,10 +145,10 @@ class SimulatedNode:
         early = "\n".join(line for line in preseed.splitlines() if "preseed/early_command" in line)
         late = "\n".join(line for line in preseed.splitlines() if "preseed/late_command" in line)
         server = f"{parts.scheme}://{parts.hostname}:{parts.port}"
-        for event in _REPORT.findall(early):
+        for token, event in _REPORT.findall(early):
             if event == "wiped":
                 self.os_installed = False
-            self._report(server, auth, event)
+            self._report(server, (auth[0], token), event)
         if not late:
             self.running = "idle"  # inspect and wipe jobs idle until the operator acts
             return
@@ -151,8 +156,11 @@ class SimulatedNode:
         if not self._alive(generation):
             return
         self.os_installed = True
-        for event in _REPORT.findall(late):
-            self._report(server, auth, event)
+        for path in _CREDENTIAL.findall(late):  # the agent's credential, as the late_command's wget takes it
+            job = _REPORT.findall(late)[0][0]
+            self.agent_credential = json.loads(self._get(f"{server}/{path}", (auth[0], job)))["token"]
+        for token, event in _REPORT.findall(late):
+            self._report(server, (auth[0], token), event)
         self._log("installer_reboot")
         self.power_changed(True)  # the installer reboots the machine at the end
 
