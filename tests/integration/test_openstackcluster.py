@@ -11,6 +11,8 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
+from oci_operator.config import DEFAULT_SYSTEM_NAMESPACE
+from oci_operator.k8s.cluster_secrets import CLUSTER_ANNOTATION, CLUSTER_UID_LABEL, stored_name
 from support.cloud import MINIMAL, spec_dict
 from support.kube import Kube, condition
 from support.operator_process import OperatorProcess
@@ -54,8 +56,9 @@ def ready(kube: Kube, namespace: str) -> tuple[str, str, dict[str, Any]] | None:
 
 
 def secret(kube: Kube, namespace: str, name: str) -> Any:
+    """A cluster Secret, where the operator keeps it: its system namespace, never the tenant's."""
     try:
-        return kube.core.read_namespaced_secret(name, namespace)
+        return kube.core.read_namespaced_secret(stored_name(namespace, name), DEFAULT_SYSTEM_NAMESPACE)
     except ApiException as exc:
         if exc.status == 404:
             return None
@@ -75,8 +78,10 @@ def test_secrets_generated_once_lost_is_reported_and_never_logged(
     passwords = wait_for(lambda: secret(kube, namespace, f"{NAME}-secrets"), TIMEOUT, "passwords Secret")
     ca = wait_for(lambda: secret(kube, namespace, f"{NAME}-ca"), TIMEOUT, "CA Secret")
     for owned in (passwords, ca):
-        refs = owned.metadata.owner_references
-        assert [(r.kind, r.name, r.uid) for r in refs] == [("OpenStackCluster", NAME, created["metadata"]["uid"])]
+        assert owned.metadata.labels[CLUSTER_UID_LABEL] == created["metadata"]["uid"]
+        assert owned.metadata.annotations[CLUSTER_ANNOTATION] == f"{namespace}/{NAME}"
+    tenants = kube.core.list_namespaced_secret(namespace).items
+    assert not [s.metadata.name for s in tenants if s.metadata.name.startswith(NAME)]  # none in the tenant's
     assert {"rabbitmq_cookie", "ceph_fsid", "nova_ssh_priv"} <= set(passwords.data)
     version = passwords.metadata.resource_version
 
@@ -99,7 +104,7 @@ def test_secrets_generated_once_lost_is_reported_and_never_logged(
     assert secret(kube, namespace, f"{NAME}-secrets").metadata.resource_version == version
 
     # The passwords Secret disappears after the hosts got them: SecretsLost, and nothing regenerated.
-    kube.core.delete_namespaced_secret(f"{NAME}-secrets", namespace)
+    kube.core.delete_namespaced_secret(stored_name(namespace, f"{NAME}-secrets"), DEFAULT_SYSTEM_NAMESPACE)
     lost = wait_for(
         lambda: (r := ready(kube, namespace)) and r[1] == "SecretsLost" and r, TIMEOUT, "SecretsLost condition"
     )

@@ -17,14 +17,14 @@ from ..reconcilers.outcome import Outcome
 from .common import Logger, run_reconcile
 
 
-async def reconcile(obj: Resource) -> Outcome:
-    assert isinstance(obj, OpenStackCluster)
-    outcome, _ = await asyncio.to_thread(reconcile_cluster, obj, KubeClusterStore(obj.namespace))
-    return outcome
-
-
 def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
     plural = OpenStackCluster.info.plural
+
+    async def reconcile(obj: Resource) -> Outcome:
+        assert isinstance(obj, OpenStackCluster)
+        store = KubeClusterStore(obj.namespace, config.system_namespace)
+        outcome, _ = await asyncio.to_thread(reconcile_cluster, obj, store)
+        return outcome
 
     async def on_cluster(body: kopf.Body, patch: kopf.Patch, logger: Logger, **_: Any) -> None:
         await run_reconcile(OpenStackCluster, body, patch, logger, reconcile)
