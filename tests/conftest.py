@@ -71,7 +71,7 @@ def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kube]:
 
 @pytest.fixture(scope="session")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimControl]:
-    with bmc_sim(tmp_path_factory.mktemp("bmc-sim"), count=40) as control:
+    with bmc_sim(tmp_path_factory.mktemp("bmc-sim"), count=96) as control:
         yield control
 
 

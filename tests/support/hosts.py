@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import itertools
+import os
 import urllib.request
 from typing import Any
 
@@ -18,6 +20,11 @@ from .debian_root import DebianRoot
 from .kube import Kube, condition
 from .waiting import wait_for
 
+# Every host gets a boot MAC of its own: two hosts claiming one MAC, in any watched namespace (a deleted
+# test's hosts may linger behind their finalizer), are both refused (DuplicateBootMAC). The process id
+# keeps parallel pytest sessions against one cluster apart too.
+_MACS = (f"52:54:{os.getpid() % 256:02x}:aa:{n // 256 % 256:02x}:{n % 256:02x}" for n in itertools.count(1))
+
 
 def host_manifest(
     name: str, address: str, secret: str, online: bool = False, annotations: dict[str, str] | None = None
@@ -29,7 +36,7 @@ def host_manifest(
         "metadata": {"name": name, "annotations": {INSPECT_ANNOTATION: "disabled", **(annotations or {})}},
         "spec": {
             "bmc": {"address": address, "credentialsName": secret},
-            "bootMACAddress": "52:54:00:aa:bb:01",
+            "bootMACAddress": next(_MACS),
             "online": online,
         },
     }
