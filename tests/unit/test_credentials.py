@@ -47,3 +47,18 @@ def test_the_password_never_shows_in_repr() -> None:
     assert "hunter2-xyz" not in repr(check)
     assert "hunter2-xyz" not in str(check.credentials)
     assert "admin" in repr(check)
+
+
+def test_a_secret_read_without_a_version_has_none_and_its_ca_bundle_is_kept() -> None:
+    checked = check_secret("bmc", {"username": "u", "password": "p", "ca.crt": "PEM"})
+    assert checked.credentials is not None
+    assert checked.credentials.resource_version == ""
+    assert checked.credentials.ca_bundle == "PEM"
+    assert check_secret("bmc", {"username": "u", "password": "p"}, "7").credentials.ca_bundle == ""  # type: ignore[union-attr]
+
+
+def test_an_unmarked_secret_is_named_in_its_refusal() -> None:
+    checked = check_secret("app-basic-auth", {"username": "u", "password": "p"}, "1", is_marked=False)
+    assert checked.secret_name == "app-basic-auth"
+    assert checked.credentials is None
+    assert "app-basic-auth" in checked.detail

@@ -204,3 +204,18 @@ def test_commands_are_described_for_the_log() -> None:
     assert describe(PowerAction.SOFT_OFF) == "power-soft"
     assert describe(SetBootDevice(BootDevice.PXE, persistent=False, uefi=True)) == "bootdev-pxe"
     assert describe(SetBootDevice(BootDevice.DISK, persistent=True, uefi=False)) == "bootdev-disk-persistent"
+
+
+def test_an_install_job_asks_for_a_new_agent_credential_with_its_token() -> None:
+    """An installation's boot token comes with a new agent credential (issue 16 #2); an inspection's does not."""
+    bench = Bench(FakeDriver(powered_on=True), GovernorConfig(backoff_base=0.0, calls_per_minute=1e6, burst=10_000))
+    bench.settle(online=True)
+    bench.host.spec.role = "compute"
+    for _ in range(6):
+        result = bench.run()
+        if result.boot_token is not None:
+            break
+    assert result.boot_token is not None
+    assert bench.host.status.provisioning is not None
+    assert bench.host.status.provisioning.state.value == "provisioning"
+    assert bench.port.secrets["boot-token"]["install"] == "True"
