@@ -58,6 +58,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
 
 
 def deployment_available(cluster: LocalCluster, ns: str, name: str) -> bool:
+    """Available; a container that has restarted fails at once (a crash loop shows at its first restart)."""
+    pods = cluster.kubectl("-n", ns, "get", "pods", "-o", "json")
+    for pod in json.loads(pods.stdout)["items"] if pods.returncode == 0 else []:
+        for st in pod.get("status", {}).get("containerStatuses", []):
+            assert st["restartCount"] == 0, f"{st['name']} restarted: {st.get('lastState')}"
     out = cluster.kubectl("-n", ns, "get", "deployment", name, "-o", "json")
     if out.returncode != 0:
         return False
