@@ -88,7 +88,8 @@ def error_lines(log: str) -> list[str]:
     bad = []
     for line in log.splitlines():
         try:
-            level = str(json.loads(line).get("levelname") or json.loads(line).get("level") or "")
+            fields = json.loads(line)
+            level = str(fields.get("severity") or fields.get("levelname") or "")
         except (ValueError, AttributeError):
             level = line
         if "ERROR" in level.upper() or "CRITICAL" in level.upper() or "Traceback" in line:
@@ -97,11 +98,13 @@ def error_lines(log: str) -> list[str]:
 
 
 def provision_a_host(cluster: LocalCluster, ns: str, workdir: Path) -> list[str]:
-    """A simulated server (its BMC on the node's address, its PXE client fetching from the pod's boot server)
+    """A simulated server (its BMC on the node's loopback, its PXE client fetching from the pod's boot server)
     registered from a Secret and provisioned by the in-cluster operator; returns the secrets that must
     never reach a log."""
     boot = f"http://{cluster.node_ip}:8088"
-    sim_args = ("--prefix", "kc", "--address", cluster.node_ip, "--first-mac", "52:54:00:7c:00:00")
+    # On the node's loopback (the default host-network pod shares it): the kubelet's KUBE-FIREWALL drops
+    # loopback traffic from other sources, which pyghmi's wake-up socket would send from the node's address.
+    sim_args = ("--prefix", "kc", "--first-mac", "52:54:00:7c:00:00")
     with bmc_sim(workdir, 1, *sim_args, "--boot-server", boot, "--install-seconds", "0.3",
                  wrapper=tuple(cluster.in_node())) as sim:  # fmt: skip
         bmc = sim.take()
@@ -110,7 +113,7 @@ def provision_a_host(cluster: LocalCluster, ns: str, workdir: Path) -> list[str]
                          "spec": {"resources": [{"type": "file", "name": "motd", "path": "/etc/motd",
                                                  "template": "{{ host.name }} in a pod\n"}]}})  # fmt: skip
         kube.create(ns, secret_manifest("kc-1-bmc", bmc.username, bmc.password))
-        manifest = host_manifest("kc-1", f"ipmi://{cluster.node_ip}:{bmc.port}", "kc-1-bmc", True)
+        manifest = host_manifest("kc-1", bmc.address, "kc-1-bmc", True)
         manifest["metadata"]["annotations"] = {}
         manifest["spec"].update(bootMACAddress=bmc.mac, role="motd")
         kube.create(ns, manifest)
