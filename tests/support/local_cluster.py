@@ -64,4 +64,6 @@ def local_cluster(directory: Path) -> Iterator[LocalCluster]:
         kubeconfig = started.stdout.strip().splitlines()[-1]
         yield LocalCluster(directory, kubeconfig, env["netns"], env["node_ip"], Kube.connect(kubeconfig))
     finally:
-        subprocess.run([str(SCRIPT), "stop", str(directory)], capture_output=True, timeout=300, check=False)
+        stopped = subprocess.run([str(SCRIPT), "stop", str(directory)], capture_output=True, text=True,
+                                 timeout=300, check=False)  # fmt: skip
+        assert stopped.returncode == 0, stopped.stderr[-2000:]
