@@ -126,6 +126,9 @@ def provision_a_host(cluster: LocalCluster, ns: str, workdir: Path) -> list[str]
         kube.annotate(ns, "BareMetalHost", "kc-1", {"paused.oci.openstack.org": "e2e"})
         kube.delete(ns, "BareMetalHost", "kc-1")
         wait_for(lambda: not kube.exists(ns, "BareMetalHost", "kc-1"), TIMEOUT, "kc-1 deleted (finalizer released)")
+        # Roles too, while the operator runs (docs/install.md): after it is gone their finalizer would stay.
+        kube.delete(ns, "NodeRole", "motd")
+        wait_for(lambda: not kube.exists(ns, "NodeRole", "motd"), TIMEOUT, "motd deleted (finalizer released)")
         return [bmc.password]
 
 
