@@ -28,6 +28,10 @@ RUN apt-get update -q \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# A passwd entry for it: kopf names the process after the user (getpass), and a uid unknown to
+# /etc/passwd crashed the operator in its pod.
+RUN groupadd --system --gid 10001 oci-operator \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin oci-operator
 # Numeric, so runAsNonRoot can verify it; the chart runs the boot server as root only when it serves DHCP.
 USER 10001:10001
 ENTRYPOINT ["oci-operator"]

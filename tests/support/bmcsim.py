@@ -69,12 +69,14 @@ class SimControl:
 
 
 @contextmanager
-def bmc_sim(workdir: Path, count: int, *extra: str) -> Iterator[SimControl]:
+def bmc_sim(workdir: Path, count: int, *extra: str, wrapper: tuple[str, ...] = ()) -> Iterator[SimControl]:
+    """`wrapper` prefixes the command (e.g. nsenter into a node's network namespace)."""
     workdir.mkdir(parents=True, exist_ok=True)
     state_file = workdir / "bmc-sim.json"
     log = (workdir / "bmc-sim.log").open("wb")
     process = subprocess.Popen(
         [
+            *wrapper,
             sys.executable,
             "-m",
             "oci_operator",
