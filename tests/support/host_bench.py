@@ -51,11 +51,12 @@ class Bench:
         self.host = BareMetalHost.model_validate(body(**kwargs))
         self.host.status = status
 
-    def run(self, credentials: Any = GOOD, at: datetime = T0) -> PassResult:
+    def run(self, credentials: Any = GOOD, at: datetime = T0, send: bool = True) -> PassResult:
+        """One pass; `send=False` is an operator killed after persisting the status, before the commands left."""
         access = self.pool.access("ipmi://10.0.0.5", credentials.credentials) if credentials.credentials else None
         result = asyncio.run(reconcile_pass(self.host, credentials, access, SETTINGS, at))
         self.host.status = result.status
-        for command in result.actions:
+        for command in result.actions if send else ():
             if isinstance(command, SetBootDevice):
                 self.driver.set_boot_device(command.device, command.persistent, command.uefi)
             else:

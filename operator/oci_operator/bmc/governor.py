@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from .driver import BMCError, BMCTimeout
+from .driver import BMCCommandError, BMCError, BMCTimeout
 
 T = TypeVar("T")
 
@@ -46,6 +46,10 @@ class GovernorConfig:
     backoff_cap: float = 600.0
 
 
+# Operations that only read: their success says the BMC answers, not that a refused command would pass.
+_READS = ("get_", "check_")
+
+
 class NotNow(Exception):
     """The call was not made (breaker open or budget spent); try again after `retry_after` seconds."""
 
@@ -68,6 +72,7 @@ class _BMCState:
     tokens: float = 0.0
     refilled: float = 0.0
     failures: int = 0
+    refusals: int = 0  # consecutive refused commands: a read that succeeds meanwhile does not reset them
     open_until: float = 0.0
 
 
@@ -97,7 +102,7 @@ class Governor:
     def reset(self, key: str) -> None:
         """Forget the failures of a BMC (its credentials changed: the next try deserves to happen now)."""
         state = self._state(key)
-        state.failures, state.open_until = 0, 0.0
+        state.failures, state.refusals, state.open_until = 0, 0, 0.0
 
     def forget(self, key: str) -> None:
         self._bmcs.pop(key, None)
@@ -148,6 +153,11 @@ class Governor:
             future.add_done_callback(release)
             self._failed(state, operation, "timeout")
             raise BMCTimeout(f"{operation} took longer than {self.config.call_timeout:.0f}s") from None
+        except BMCCommandError as exc:
+            release()
+            state.refusals += 1  # the BMC is reachable, but the same command would be refused again now
+            self._failed(state, operation, exc.kind)
+            raise
         except BMCError as exc:
             release()
             self._failed(state, operation, exc.kind)
@@ -159,13 +169,15 @@ class Governor:
         CALLS.labels(operation, "ok").inc()
         CALL_SECONDS.labels(operation).observe(self._clock() - started)
         state.failures, state.open_until = 0, 0.0
+        if not operation.startswith(_READS):
+            state.refusals = 0
         return result
 
     def _failed(self, state: _BMCState, operation: str, kind: str) -> None:
         CALLS.labels(operation, kind).inc()
         state.failures += 1
         state.open_until = self._clock() + backoff_delay(
-            state.failures, self.config.backoff_base, self.config.backoff_cap
+            state.failures + state.refusals, self.config.backoff_base, self.config.backoff_cap
         )
 
     def busy(self, key: str) -> bool:

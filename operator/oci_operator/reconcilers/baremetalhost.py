@@ -15,16 +15,15 @@ from ..api.v1alpha1 import (
 from ..api.v1alpha1.baremetalhost import CredentialsReference
 from ..bmc.access import BMCAccess
 from ..bmc.credentials import CredentialsCheck
-from ..bmc.driver import BMCAuthError, BMCCommandError, BMCError, BMCUnsupported
+from ..bmc.driver import BMCAuthError, BMCCommandError, BMCCommandUnsupported, BMCError, BMCUnsupported
 from ..bmc.governor import NotNow, backoff_delay
+from ..conditions import find, set_condition
 from ..conditions import now as utcnow
-from ..conditions import set_condition
-from .boot_job import JOB_ERRORS
 from .desired_state import RoleLookup, judge_convergence
 from .host_context import HostContext, HostSettings, PassResult
 from .host_states import STATES
 from .outcome import EventSpec, ready_transition_event, with_kstatus
-from .step import ready
+from .step import COMMAND_UNSUPPORTED, ready
 
 # While references are broken there is no BMC to protect: look again on this backoff (seconds).
 REFERENCE_BACKOFF_BASE, REFERENCE_BACKOFF_CAP = 2.0, 300.0
@@ -62,6 +61,21 @@ def _set_error(status: BareMetalHostStatus, generation: int, error_type: ErrorTy
     status.conditions = set_condition(status.conditions, "Ready", "False", reason, message, generation)
 
 
+def _on_show(status: BareMetalHostStatus, error_type: ErrorType, reason: str, message: str) -> bool:
+    ready = find(status.conditions, "Ready")
+    return status.error_type is error_type and ready is not None and (ready.reason, ready.message) == (reason, message)
+
+
+def _advice(command: str) -> str:
+    """What the user can do about a command this BMC does not support (it is not retried until the spec changes)."""
+    if command.startswith("set boot device"):
+        return (
+            "this BMC cannot set the boot device: set spec.bootDeviceControl: false (the server then boots from"
+            " the network first and the boot server decides between a boot job and its disk)"
+        )
+    return f"this BMC cannot do {command}: fix or update the BMC, then edit the host's spec to try again"
+
+
 def record_bmc_error(host: BareMetalHost, status: BareMetalHostStatus, exc: BMCError) -> None:
     """A BMC call failed: say how, on the host."""
     registering = status.provisioning is None or status.provisioning.state is ProvisioningState.REGISTERING
@@ -70,6 +84,11 @@ def record_bmc_error(host: BareMetalHost, status: BareMetalHostStatus, exc: BMCE
         status.good_credentials = None  # prove them again once they change
     elif isinstance(exc, BMCUnsupported):
         reason, error_type = "BMCUnsupported", ErrorType.REGISTRATION
+    elif isinstance(exc, BMCCommandUnsupported):
+        reason = COMMAND_UNSUPPORTED
+        error_type = ErrorType.REGISTRATION if registering else ErrorType.POWER_MANAGEMENT
+        _set_error(status, host.generation, error_type, reason, f"{exc}; {_advice(exc.command)}")
+        return
     elif isinstance(exc, BMCCommandError):
         reason = "PowerCommandFailed"
         error_type = ErrorType.REGISTRATION if registering else ErrorType.POWER_MANAGEMENT
@@ -165,8 +184,9 @@ async def reconcile_pass(
         retry = within_poll(bmc.governor.retry_after(bmc.key), settings)
         return PassResult(status, _finish(host, status, ctx.events), requeue_after=retry)
     if step.error is not None:
-        _set_error(status, host.generation, *step.error)
-    elif not (step.keep_job_error and status.error_type in JOB_ERRORS):
+        if not _on_show(status, *step.error):  # stated again, not failed again: no new count, no write
+            _set_error(status, host.generation, *step.error)
+    elif status.error_type not in step.keep_error:
         _clear_errors(status)
     if step.next_state is not None:
         status.provisioning.state = step.next_state

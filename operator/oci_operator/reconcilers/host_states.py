@@ -25,7 +25,7 @@ from ..bmc.driver import BootDevice, PowerAction
 from .boot_job import INSPECT, INSTALL, WIPE, end_job, run_boot_job
 from .host_context import HostContext, SetBootDevice
 from .root_device import choose_root_devices
-from .step import StepResult, ready
+from .step import StepResult, command_failing, ready, refused_for_good
 
 Step = Callable[[HostContext], Awaitable[StepResult]]
 
@@ -144,14 +144,39 @@ async def manage_power(ctx: HostContext) -> StepResult:
         return StepResult(requeue_after=ctx.settings.next_poll())
 
     action = PowerAction.ON if desired else PowerAction.OFF
+    if refused_for_good(ctx):
+        return StepResult(requeue_after=ctx.settings.next_poll(), keep_error=(ErrorType.POWER_MANAGEMENT,))
     last = status.last_power_command
     if last is not None and last.action == action.value:
+        sent = last.issued.strftime("%H:%M:%S")
         waited = (ctx.now - last.issued).total_seconds()
         if waited < ctx.settings.settle_timeout:
             # Sent already (perhaps by a previous operator process): give the server time, don't repeat.
-            ready(ctx, "False", "PowerChanging", f"waiting for power {action.value} (sent {waited:.0f}s ago)")
+            ready(ctx, "False", "PowerChanging", f"waiting for power {action.value} (sent at {sent})")
             return StepResult(requeue_after=min(AFTER_COMMAND * 2, ctx.settings.settle_timeout - waited))
+        if last.resent:
+            # Twice sent, twice not obeyed: a person has to look; a new intent (spec.online) tries again.
+            message = (
+                f"power {action.value} was sent twice (last at {sent}) and the BMC still reports"
+                f" {'on' if observed else 'off'}; check the server, or change spec.online to try again"
+            )
+            return StepResult(
+                error=(ErrorType.POWER_MANAGEMENT, "PowerCommandNotObeyed", message),
+                requeue_after=ctx.settings.next_poll(),
+            )
+        # Observation beats memory: the settle time is over and the power has not changed, so the
+        # recorded command did not land (lost on the wire, or never sent by a killed process).
+        status.last_power_command = PowerCommand(action=action.value, issued=ctx.now, resent=True)
+        ctx.event(
+            "Warning",
+            "PowerCommandResent",
+            f"power {action.value} recorded at {sent} did not land (the BMC still reports"
+            f" {'on' if observed else 'off'} after {ctx.settings.settle_timeout:.0f}s): sending it again, once",
+        )
+        return StepResult(actions=(action,), requeue_after=AFTER_COMMAND, keep_error=(ErrorType.POWER_MANAGEMENT,))
     status.last_power_command = PowerCommand(action=action.value, issued=ctx.now)
+    if command_failing(ctx):  # a retry after a refused command keeps the refusal on show until it passes
+        return StepResult(actions=(action,), requeue_after=AFTER_COMMAND, keep_error=(ErrorType.POWER_MANAGEMENT,))
     ready(ctx, "False", "PowerChanging", f"powering {action.value}")
     return StepResult(actions=(action,), requeue_after=AFTER_COMMAND)
 

@@ -117,6 +117,16 @@ class BareMetalHostSpec(WireModel):
     power_off_on_delete: Annotated[
         bool, Field(description="Power the server off when this BareMetalHost is deleted.")
     ] = True
+    boot_device_control: Annotated[
+        bool | None,
+        Field(
+            description=(
+                "Set the boot device through the BMC (PXE for boot jobs, disk after installing). false: the server"
+                " boots from the network first and the boot server's answer decides between a boot job and the"
+                " local disk. Unset: the operator's --boot-device-control default."
+            )
+        ),
+    ] = None
 
 
 class ProvisioningState(StrEnum):
@@ -189,6 +199,9 @@ class PowerCommand(WireModel):
 
     action: Annotated[Literal["on", "off", "soft", "cycle", "reset"], Field(description="Power action.")]
     issued: Annotated[datetime, Field(description="When it was decided and recorded.")]
+    resent: Annotated[
+        bool, Field(description="Sent a second time because the power had not changed after the settle time.")
+    ] = False
 
 
 class BareMetalHostStatus(StatusBase):

@@ -2,7 +2,8 @@
 
 GET  /bmcs                      all BMCs with their state
 GET  /bmcs/NAME/log             commands received, oldest first
-POST /bmcs/NAME/faults          {"drop": 0.2, "silent": false, "delay": 0, "rejectCredentials": false}
+POST /bmcs/NAME/faults          {"drop": 0.2, "silent": false, "delay": 0, "rejectCredentials": false,
+                                 "refuse": {"set_boot_device": 204}}  (command -> IPMI completion code)
 POST /bmcs/NAME/power           {"on": true}   (the power button: no IPMI involved)
 POST /bmcs/NAME/credentials     {"username": "...", "password": "..."}
 """
@@ -11,18 +12,27 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from .fleet import Credentials, Fleet, VirtualBMC
 
-_FAULT_FIELDS = {
+
+def _codes(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict):
+        raise ValueError("refuse: expected {command: completion code}")
+    return {str(command): int(code) for command, code in value.items()}
+
+
+_FAULT_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "drop": ("drop", float),
     "silent": ("silent", bool),
     "delay": ("delay", float),
     "rejectCredentials": ("reject_credentials", bool),
     "softOffDelay": ("soft_off_delay", float),
+    "refuse": ("refuse", _codes),
 }
 
 
