@@ -188,3 +188,42 @@ def test_a_refusal_opens_the_breaker_and_a_good_read_does_not_reset_its_backoff(
         now[0] += delays[-1] + 0.01
         asyncio.run(access.get_power())  # the BMC answers reads fine meanwhile
     assert delays[0] < delays[1] < delays[2]
+
+
+def uninspected_available(b: Bench) -> dict[str, str]:
+    """Registered with inspection disabled: available, power settled off, no hardware known."""
+    disabled = {"inspect.oci.openstack.org": "disabled"}
+    b.set(annotations=disabled)
+    for _ in range(4):
+        b.run()
+    assert b.state() == "available"
+    assert b.ready() == ("True", "Available")
+    return disabled
+
+
+def test_a_role_on_an_uninspected_host_inspects_it_first() -> None:
+    b = bench()
+    b.host.status.hardware = None
+    uninspected_available(b)
+    assert b.state() == "available"
+    b.set(annotations={}, role="compute")
+    started = b.run()
+    assert b.state() == "inspecting"
+    assert [e.reason for e in started.events] == ["InspectionRequired"]
+
+
+def test_a_role_on_a_host_whose_inspection_is_disabled_says_why_nothing_happens() -> None:
+    b = bench()
+    b.host.status.hardware = None
+    disabled = uninspected_available(b)
+    b.set(annotations=disabled, role="compute")
+    told = b.run()
+    assert b.state() == "available"
+    assert told.actions == ()
+    assert b.ready() == ("False", "InspectionRequired")
+    assert "remove the inspect.oci.openstack.org: disabled annotation" in (b.host.status.error_message or "")
+    assert [(e.type, e.reason) for e in told.events] == [("Warning", "InspectionRequired")]
+    assert b.run().events == []  # said once
+    b.set(annotations={}, role="compute")
+    b.run()
+    assert b.state() == "inspecting"
