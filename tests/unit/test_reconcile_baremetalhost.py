@@ -119,10 +119,18 @@ def test_unreachable_bmc_backs_off_without_counting_skipped_attempts() -> None:
     bench = Bench(
         FakeDriver(fail_with=BMCUnreachable("BMC 10.0.0.5:623 did not answer")), GovernorConfig(backoff_base=30.0)
     )
-    first = bench.run()
+    now = [0.0]
+    bench.governor._clock = lambda: now[0]  # a test clock: backoffs are read, not waited for
+    once = bench.run()  # one lost answer is not an outage (packet loss): backoff, nothing reported yet
+    assert once.deferred
+    assert once.requeue_after is not None
+    assert once.requeue_after > 20  # 30 s ±20 %
+    assert bench.host.status.error_count == 0
+    now[0] += once.requeue_after + 1
+    first = bench.run()  # the second consecutive failure is
     assert bench.ready() == ("False", "BMCUnreachable")
     assert first.requeue_after is not None
-    assert first.requeue_after > 20  # 30 s ±20 %
+    assert first.requeue_after > 40  # 60 s ±20 %
     calls = len(bench.driver.commands)
     skipped = bench.run()  # inside the backoff: no call, no new error
     assert len(bench.driver.commands) == calls

@@ -82,6 +82,10 @@ class IPMIDriver:
                     )
                 except (pyghmi_exceptions.IpmiException, OSError) as exc:
                     raise _translate(exc, self.host, self.port) from None
+                except Exception as exc:  # pyghmi's own bugs (such as the missing errormsg) are no crash
+                    raise BMCUnreachable(
+                        f"BMC {self.host}:{self.port}: IPMI login failed ({type(exc).__name__})"
+                    ) from exc
             return self._command
 
     def _call(self, fn: str, *args: Any, **kwargs: Any) -> Any:
@@ -91,6 +95,9 @@ class IPMIDriver:
         except (pyghmi_exceptions.IpmiException, OSError) as exc:
             self._command = None  # the next call logs in again
             raise _translate(exc, self.host, self.port) from None
+        except Exception as exc:  # a bug inside pyghmi's session code: this call failed, the next starts afresh
+            self._command = None
+            raise BMCUnreachable(f"BMC {self.host}:{self.port}: IPMI session failed ({type(exc).__name__})") from exc
 
     def _raw(self, command: str, netfn: int, cmd: int, data: list[int]) -> list[int]:
         """One raw request; a completion code other than 0 is a refusal naming `command` and the code."""

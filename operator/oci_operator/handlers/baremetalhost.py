@@ -144,7 +144,7 @@ class HostRunner:
             await self._persist(persisted, record_action_deferred(result.status))
             return within_poll(wait.retry_after, self.config.power)
         except BMCError as exc:
-            failed = record_action_failure(host, result.status, exc)
+            failed = record_action_failure(host, result.status, exc, bmc.governor.failures(bmc.key))
             await self._persist(persisted, failed)
             self._account(failed, 0.0)
             return within_poll(bmc.governor.retry_after(bmc.key), self.config.power)

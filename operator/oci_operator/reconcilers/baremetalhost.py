@@ -15,7 +15,15 @@ from ..api.v1alpha1 import (
 from ..api.v1alpha1.baremetalhost import CredentialsReference
 from ..bmc.access import BMCAccess
 from ..bmc.credentials import CredentialsCheck
-from ..bmc.driver import BMCAuthError, BMCCommandError, BMCCommandUnsupported, BMCError, BMCUnsupported
+from ..bmc.driver import (
+    BMCAuthError,
+    BMCCommandError,
+    BMCCommandUnsupported,
+    BMCError,
+    BMCTimeout,
+    BMCUnreachable,
+    BMCUnsupported,
+)
 from ..bmc.governor import NotNow, backoff_delay
 from ..conditions import find, set_condition
 from ..conditions import now as utcnow
@@ -25,6 +33,8 @@ from .host_states import STATES
 from .outcome import EventSpec, ready_transition_event, with_kstatus
 from .step import COMMAND_UNSUPPORTED, ready
 
+# Consecutive failed calls before a BMC that does not answer is reported on the host.
+UNREACHABLE_AFTER = 2
 # While references are broken there is no BMC to protect: look again on this backoff (seconds).
 REFERENCE_BACKOFF_BASE, REFERENCE_BACKOFF_CAP = 2.0, 300.0
 
@@ -113,8 +123,21 @@ def record_action_deferred(persisted: BareMetalHostStatus) -> PassResult:
     return PassResult(status=status, events=[], deferred=True)
 
 
-def record_action_failure(host: BareMetalHost, persisted: BareMetalHostStatus, exc: BMCError) -> PassResult:
-    """The action sent after persisting `persisted` failed: the next status and its Events."""
+def transient(exc: BMCError, failures: int) -> bool:
+    """A BMC that did not answer once is not yet an outage: under packet loss single calls fail now and
+    then, and reporting each one made hosts flap between Available and BMCUnreachable (a Warning each
+    time). The host says BMCUnreachable from the second consecutive failure on (so within two polls);
+    the breaker's backoff applies from the first."""
+    return isinstance(exc, (BMCUnreachable, BMCTimeout)) and failures < UNREACHABLE_AFTER
+
+
+def record_action_failure(
+    host: BareMetalHost, persisted: BareMetalHostStatus, exc: BMCError, failures: int = UNREACHABLE_AFTER
+) -> PassResult:
+    """The action sent after persisting `persisted` failed: the next status and its Events.
+    `failures`: the BMC's consecutive failures, this one included."""
+    if transient(exc, failures):
+        return record_action_deferred(persisted)
     status = _not_sent(persisted)
     record_bmc_error(host, status, exc)
     before = host.model_copy(update={"status": persisted})
@@ -180,8 +203,10 @@ async def reconcile_pass(
         # Nothing was sent: change nothing, come back when the governor allows.
         return PassResult(host.status, [], requeue_after=within_poll(wait.retry_after, settings), deferred=True)
     except BMCError as exc:
-        record_bmc_error(host, status, exc)
         retry = within_poll(bmc.governor.retry_after(bmc.key), settings)
+        if transient(exc, bmc.governor.failures(bmc.key)):
+            return PassResult(host.status, [], requeue_after=retry, deferred=True)
+        record_bmc_error(host, status, exc)
         return PassResult(status, _finish(host, status, ctx.events), requeue_after=retry)
     if step.error is not None:
         if not _on_show(status, *step.error):  # stated again, not failed again: no new count, no write

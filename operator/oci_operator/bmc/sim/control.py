@@ -3,7 +3,8 @@
 GET  /bmcs                      all BMCs with their state
 GET  /bmcs/NAME/log             commands received, oldest first
 POST /bmcs/NAME/faults          {"drop": 0.2, "silent": false, "delay": 0, "rejectCredentials": false,
-                                 "refuse": {"set_boot_device": 204}}  (command -> IPMI completion code)
+                                 "refuse": {"set_boot_device": 204},  (command -> IPMI completion code)
+                                 "lose": {"power_on": 1}}  (command -> times acknowledged but not done)
 POST /bmcs/NAME/power           {"on": true}   (the power button: no IPMI involved)
 POST /bmcs/NAME/credentials     {"username": "...", "password": "..."}
 """
@@ -22,7 +23,7 @@ from .fleet import Credentials, Fleet, VirtualBMC
 
 def _codes(value: Any) -> dict[str, int]:
     if not isinstance(value, dict):
-        raise ValueError("refuse: expected {command: completion code}")
+        raise ValueError("expected {command: number}")
     return {str(command): int(code) for command, code in value.items()}
 
 
@@ -33,6 +34,7 @@ _FAULT_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "rejectCredentials": ("reject_credentials", bool),
     "softOffDelay": ("soft_off_delay", float),
     "refuse": ("refuse", _codes),
+    "lose": ("lose", _codes),
 }
 
 

@@ -35,6 +35,9 @@ class Faults:
     # refuses, say, set_boot_device with 0xCC). Commands: get_power, power_on, power_off, power_cycle,
     # power_reset, power_soft, set_boot_device, get_boot_device.
     refuse: dict[str, int] = field(default_factory=dict)
+    # command -> how many more times it is acknowledged but not done (a command lost inside the BMC, or
+    # never sent by an operator killed after recording it: either way the power does not change)
+    lose: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -112,6 +115,16 @@ class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
             self.record("refused", f"{command}: 0x{code:02X}")
         return code
 
+    def lost(self, command: str) -> bool:
+        """True (and logged) when this command is to be acknowledged without being done."""
+        with self.lock:
+            left = self.faults.lose.get(command, 0)
+            if left > 0:
+                self.faults.lose[command] = left - 1
+        if left > 0:
+            self.record("lost", command)
+        return left > 0
+
     # pyghmi's BMC hooks ---------------------------------------------------------------------------
     def get_chassis_status(self, session: Any) -> None:
         code = self.refused("get_power")
@@ -141,6 +154,8 @@ class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
     def power_on(self) -> int:
         if code := self.refused("power_on"):
             return code
+        if self.lost("power_on"):
+            return 0
         self.record("power_on")
         self._power(True, transition=False)
         return 0
@@ -148,6 +163,8 @@ class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
     def power_off(self) -> int:
         if code := self.refused("power_off"):
             return code
+        if self.lost("power_off"):
+            return 0
         self.record("power_off")
         self._power(False)
         return 0
@@ -155,6 +172,8 @@ class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
     def power_cycle(self) -> int:
         if code := self.refused("power_cycle"):
             return code
+        if self.lost("power_cycle"):
+            return 0
         self.record("power_cycle")
         if not self.powered_on:
             return CC_NOT_IN_PRESENT_STATE
@@ -164,6 +183,8 @@ class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
     def power_reset(self) -> int:
         if code := self.refused("power_reset"):
             return code
+        if self.lost("power_reset"):
+            return 0
         self.record("power_reset")
         if not self.powered_on:
             return CC_NOT_IN_PRESENT_STATE
