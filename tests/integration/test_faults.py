@@ -108,7 +108,7 @@ def test_reply_loss_across_a_fleet_healthy_hosts_come_up_faulty_ones_say_why(
             fleet.faults(bmc, drop=0.2)
         dead, wrong, healthy = fleet.bmcs[0], fleet.bmcs[1], fleet.bmcs[2:]
         fleet.faults(dead, silent=True)
-        with operator_process(kube.kubeconfig, tmp_path / "op", "--namespace", namespace, *FAST_OPERATOR):
+        with operator_process(kube.kubeconfig, tmp_path, "--namespace", namespace, *FAST_OPERATOR):
             started = time.monotonic()
             for bmc in fleet.bmcs:
                 password = "not-the-password" if bmc is wrong else bmc.password
