@@ -21,6 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from support.apiserver_restart import start_apiserver, stop_apiserver  # noqa: E402
 from support.bmcsim import SimControl, bmc_sim  # noqa: E402
 from support.bootserver import boot_server  # noqa: E402
 from support.cluster import api_server  # noqa: E402
@@ -85,25 +86,11 @@ def _answers(kube: Kube) -> bool:
     return True
 
 
-def _gone(pid: int) -> bool:
-    """Exited (a zombie nobody reaps counts as gone: its ports are closed)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
-        return True
-
-
 def restart_apiserver(workdir: Path, down: float) -> None:
-    """Kill the kube-apiserver (etcd keeps the data) and start it again with the same command line."""
-    pidfile = workdir / "pids" / "kube-apiserver.pid"
-    pid = int(pidfile.read_text())
-    argv = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
-    os.kill(pid, signal.SIGKILL)  # stopped hard: what a crashed control-plane node does
-    wait_for(lambda: _gone(pid), 60, "the kube-apiserver to stop")
-    time.sleep(down)  # the outage itself is what is measured around  # noqa: hack, not a test wait
-    log = (workdir / "logs" / "kube-apiserver.log").open("ab")
-    process = subprocess.Popen([a.decode() for a in argv], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    pidfile.write_text(str(process.pid))
+    """Kill the kube-apiserver (etcd keeps the data); start it again with the same command line."""
+    argv = stop_apiserver(workdir)
+    time.sleep(down)  # the outage itself: what the operator must survive
+    start_apiserver(workdir, argv)
 
 
 def bring_up(

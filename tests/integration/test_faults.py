@@ -7,10 +7,21 @@ import itertools
 import time
 from pathlib import Path
 
-from conftest import FAST_OPERATOR
+from conftest import FAST_OPERATOR, PRIVATE_PREFIX
+from support.apiserver_restart import start_apiserver, stop_apiserver
 from support.bmcsim import SimControl, bmc_sim
 from support.bootserver import BootServerProcess
-from support.hosts import create_booting_host, create_host, host_manifest, ready, secret_manifest, state, status
+from support.cluster import api_server
+from support.hosts import (
+    create_booting_host,
+    create_host,
+    host_manifest,
+    ready,
+    secret_manifest,
+    settled,
+    state,
+    status,
+)
 from support.kube import Kube
 from support.operator_process import OperatorProcess, operator_process
 from support.waiting import wait_for
@@ -125,3 +136,37 @@ def test_reply_loss_across_a_fleet_healthy_hosts_come_up_faulty_ones_say_why(
                 warnings = [e for e in kube.events(namespace, bmc.name) if e.type == "Warning"]
                 reasons = [e.reason for e in warnings]
                 assert len(reasons) == len(set(reasons)), (bmc.name, reasons)  # one per distinct error
+
+
+def test_an_api_server_restart_mid_run_loses_nothing_and_the_operator_resumes(tmp_path: Path) -> None:
+    """An API server of its own (the shared one serves other tests): killed and started again while the
+    operator runs; afterwards a spec change is acted on within 30 s and no host lost its state."""
+    with api_server(tmp_path / "api") as kubeconfig, bmc_sim(tmp_path / "sim", 3) as fleet:
+        kube = Kube.connect(kubeconfig)
+        kube.apply_crds()
+        namespace = kube.new_namespace(PRIVATE_PREFIX)
+        with operator_process(kubeconfig, tmp_path, "--namespace", namespace, *FAST_OPERATOR):
+            for bmc in fleet.bmcs:
+                create_host(kube, namespace, bmc.name, bmc)
+            for bmc in fleet.bmcs:
+                wait_for(lambda b=bmc: settled(kube, namespace, b.name, False), TIMEOUT, f"{bmc.name} settled")
+            argv = stop_apiserver(tmp_path / "api")
+            start_apiserver(tmp_path / "api", argv)
+            first = fleet.bmcs[0]
+            wait_for(lambda: _patched(kube, namespace, first.name), 120, "the API server back, taking a change")
+            back = time.monotonic()
+            wait_for(lambda: settled(kube, namespace, first.name, True), 30, "the operator acting again")
+            print(f"acted on a spec change {time.monotonic() - back:.1f}s after the API server came back")
+            for bmc in fleet.bmcs:
+                assert state(kube, namespace, bmc.name) == "available"
+            assert fleet.count(first, "power_on") == 1
+            assert sum(fleet.count(b, "power_on") for b in fleet.bmcs[1:]) == 0
+
+
+def _patched(kube: Kube, namespace: str, name: str) -> bool:
+    """spec.online set to true, once the restarted API server serves our resources again."""
+    try:
+        kube.patch_spec(namespace, "BareMetalHost", name, {"online": True})
+    except Exception:  # refused connection, 503 "server is starting"
+        return False
+    return True
