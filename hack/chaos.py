@@ -33,7 +33,8 @@ from support.waiting import wait_for  # noqa: E402
 OPERATOR_FLAGS = (
     *("--power-poll-interval", "30", "--power-settle-timeout", "20"),
     *("--bmc-backoff-base", "2", "--bmc-backoff-cap", "60", "--bmc-timeout", "30"),
-    *("--boot-poll-interval", "2", "--inspect-timeout", "600", "--provision-timeout", "900"),
+    *("--boot-poll-interval", "2", "--boot-script-timeout", "60"),
+    *("--inspect-timeout", "900", "--provision-timeout", "900"),
 )
 COMMANDS = ("power_on", "power_off", "power_cycle", "power_reset", "power_soft", "set_boot_device")
 READS = ("get_power", "get_boot_device")

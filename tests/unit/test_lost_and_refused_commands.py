@@ -13,7 +13,7 @@ from oci_operator.reconcilers.baremetalhost import record_action_failure
 from oci_operator.reconcilers.host_context import PassResult, SetBootDevice
 from oci_operator.reconcilers.outcome import EventSpec
 from support.fake_bmc import FakeDriver
-from support.host_bench import GOOD, T0, Bench
+from support.host_bench import GOOD, SETTINGS, T0, Bench
 
 SETTLE = 30  # host_bench.SETTINGS.settle_timeout
 
@@ -227,3 +227,13 @@ def test_a_role_on_a_host_whose_inspection_is_disabled_says_why_nothing_happens(
     b.set(annotations={}, role="compute")
     b.run()
     assert b.state() == "inspecting"
+
+
+def test_a_node_that_never_fetches_its_boot_script_fails_the_job_before_its_timeout() -> None:
+    b = inspecting()
+    b.run()  # booted: power on sent and done, but the node finds no boot server (restarted meanwhile)
+    assert b.run(at=T0 + timedelta(seconds=SETTINGS.boot_script_timeout - 1)).actions == ()
+    b.run(at=T0 + timedelta(seconds=SETTINGS.boot_script_timeout + 1))
+    assert b.host.status.error_type is ErrorType.INSPECTION
+    assert "did not fetch its boot script" in (b.host.status.error_message or "")
+    assert b.host.status.provisioning.boot_id is None  # type: ignore[union-attr]

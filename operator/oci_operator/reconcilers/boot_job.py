@@ -100,6 +100,10 @@ async def run_boot_job(ctx: HostContext, job: BootJob) -> StepResult | None:
     waited = (ctx.now - prov.boot_requested).total_seconds()
     if waited > job.timeout(settings):
         return _failed(ctx, job, f"{job.purpose} did not finish in {waited:.0f}s")
+    if prov.step is None and waited > settings.boot_script_timeout:
+        # On, but never asked for its script (the boot server was down when it PXE-booted, say): the
+        # firmware gave up. Retried like any failed job, without waiting for the whole job's timeout.
+        return _failed(ctx, job, f"the node did not fetch its boot script in {waited:.0f}s")
     pending = status.last_power_command
     if pending is not None and report is not None:
         status.last_power_command = None  # the node called back: the boot landed
