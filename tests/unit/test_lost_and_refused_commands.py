@@ -7,7 +7,14 @@ import contextlib
 from datetime import timedelta
 
 from oci_operator.api.v1alpha1 import ErrorType
-from oci_operator.bmc.driver import BMCCommandError, BMCCommandUnsupported, BootDevice, PowerAction
+from oci_operator.bmc.driver import (
+    BMCAuthError,
+    BMCCommandError,
+    BMCCommandUnsupported,
+    BMCUnreachable,
+    BootDevice,
+    PowerAction,
+)
 from oci_operator.bmc.governor import GovernorConfig
 from oci_operator.reconcilers.baremetalhost import record_action_failure
 from oci_operator.reconcilers.host_context import PassResult, SetBootDevice
@@ -237,3 +244,15 @@ def test_a_node_that_never_fetches_its_boot_script_fails_the_job_before_its_time
     assert b.host.status.error_type is ErrorType.INSPECTION
     assert "did not fetch its boot script" in (b.host.status.error_message or "")
     assert b.host.status.provisioning.boot_id is None  # type: ignore[union-attr]
+
+
+def test_a_rejected_password_stays_the_reason_when_later_logins_get_no_answer() -> None:
+    """Under reply loss a login with a wrong password sometimes times out instead of being refused."""
+    b = Bench(FakeDriver(fail_with=BMCAuthError("BMC rejected the credentials")), GovernorConfig(backoff_base=0.0))
+    b.run()
+    assert b.ready() == ("False", "CredentialsRejected")
+    b.driver.fail_with = BMCUnreachable("BMC did not answer")
+    for _ in range(3):
+        lost = b.run()
+        assert lost.events == []
+        assert b.ready() == ("False", "CredentialsRejected")

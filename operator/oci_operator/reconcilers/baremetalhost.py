@@ -165,6 +165,17 @@ def _needs_registration(status: BareMetalHostStatus, credentials: CredentialsChe
     )
 
 
+def _reference(credentials: CredentialsCheck) -> CredentialsReference:
+    version = credentials.credentials.resource_version if credentials.credentials else ""
+    return CredentialsReference(name=credentials.secret_name, resource_version=version)
+
+
+def _still_rejected(status: BareMetalHostStatus, credentials: CredentialsCheck, exc: BMCError) -> bool:
+    """The BMC rejected these very credentials before; a lost answer now does not make it unreachable (under
+    packet loss a login fails either way): the precise reason stays, and no Warning flips back and forth."""
+    return isinstance(exc, (BMCUnreachable, BMCTimeout)) and status.rejected_credentials == _reference(credentials)
+
+
 async def reconcile_pass(
     host: BareMetalHost,
     credentials: CredentialsCheck,
@@ -194,9 +205,8 @@ async def reconcile_pass(
     try:
         if _needs_registration(status, credentials):
             await bmc.check_credentials()
-            status.good_credentials = CredentialsReference(
-                name=credentials.secret_name, resource_version=credentials.credentials.resource_version
-            )
+            status.good_credentials = _reference(credentials)
+            status.rejected_credentials = None
             ready(ctx, "False", "Registering", "the BMC accepted the credentials")
         step = await STATES[status.provisioning.state](ctx)
     except NotNow as wait:
@@ -204,9 +214,11 @@ async def reconcile_pass(
         return PassResult(host.status, [], requeue_after=within_poll(wait.retry_after, settings), deferred=True)
     except BMCError as exc:
         retry = within_poll(bmc.governor.retry_after(bmc.key), settings)
-        if transient(exc, bmc.governor.failures(bmc.key)):
+        if transient(exc, bmc.governor.failures(bmc.key)) or _still_rejected(status, credentials, exc):
             return PassResult(host.status, [], requeue_after=retry, deferred=True)
         record_bmc_error(host, status, exc)
+        if isinstance(exc, BMCAuthError):
+            status.rejected_credentials = _reference(credentials)
         return PassResult(status, _finish(host, status, ctx.events), requeue_after=retry)
     if step.error is not None:
         if not _on_show(status, *step.error):  # stated again, not failed again: no new count, no write

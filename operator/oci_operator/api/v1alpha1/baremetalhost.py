@@ -218,6 +218,10 @@ class BareMetalHostStatus(StatusBase):
     good_credentials: Annotated[
         CredentialsReference | None, Field(description="Credentials Secret version last proven to work.")
     ] = None
+    rejected_credentials: Annotated[
+        CredentialsReference | None,
+        Field(description="Credentials Secret version the BMC rejected (kept on show while the BMC is unheard)."),
+    ] = None
     last_updated: Annotated[datetime | None, Field(description="When the operator last wrote this status.")] = None
     pending_reboot: Annotated[
         PendingReboot | None, Field(description="A reboot in progress (from the reboot annotation).")
