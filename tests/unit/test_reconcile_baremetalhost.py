@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from oci_operator.api.v1alpha1 import REBOOT_ANNOTATION
 from oci_operator.bmc.credentials import check_secret
-from oci_operator.bmc.driver import BMCAuthError, BMCUnreachable, PowerAction
+from oci_operator.bmc.driver import BMCAuthError, BMCCommandError, BMCUnreachable, PowerAction
 from oci_operator.bmc.governor import GovernorConfig
 from oci_operator.reconcilers.baremetalhost import record_action_failure
 from oci_operator.reconcilers.host_context import PassResult
@@ -144,10 +144,25 @@ def test_failed_action_is_not_remembered_as_sent() -> None:
     bench.settle(online=False)
     bench.set(online=True)
     acting = bench.run()
-    failed = record_action_failure(bench.host, acting.status, BMCUnreachable("BMC 10.0.0.5:623 did not answer"))
+    refused = BMCCommandError("BMC 10.0.0.5:623 refused power on: completion code 0xC0", "power on", 0xC0)
+    failed = record_action_failure(bench.host, acting.status, refused)
     assert failed.status.last_power_command is None
     assert failed.status.error_type == "power management error"
-    assert [(e.type, e.reason) for e in failed.events] == [("Warning", "BMCUnreachable")]
+    assert [(e.type, e.reason) for e in failed.events] == [("Warning", "PowerCommandFailed")]
+
+
+def test_an_unanswered_action_stays_on_record_and_is_reported_from_the_second_failure() -> None:
+    bench = Bench(FakeDriver(powered_on=False))
+    bench.settle(online=False)
+    bench.set(online=True)
+    acting = bench.run()
+    lost = BMCUnreachable("BMC 10.0.0.5:623 did not answer")
+    once = record_action_failure(bench.host, acting.status, lost, failures=1)
+    assert once.deferred
+    assert once.status.last_power_command == acting.status.last_power_command
+    twice = record_action_failure(bench.host, acting.status, lost, failures=2)
+    assert twice.status.last_power_command == acting.status.last_power_command
+    assert [(e.type, e.reason) for e in twice.events] == [("Warning", "BMCUnreachable")]
 
 
 def test_a_long_backoff_still_rereads_the_secret_every_poll_interval() -> None:

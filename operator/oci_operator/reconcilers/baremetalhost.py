@@ -135,10 +135,16 @@ def record_action_failure(
     host: BareMetalHost, persisted: BareMetalHostStatus, exc: BMCError, failures: int = UNREACHABLE_AFTER
 ) -> PassResult:
     """The action sent after persisting `persisted` failed: the next status and its Events.
-    `failures`: the BMC's consecutive failures, this one included."""
+    `failures`: the BMC's consecutive failures, this one included.
+
+    A refused command was not done: its intent is withdrawn, so sending it again is no duplicate. A
+    command that got no answer may have been done (only the reply was lost): its intent stays, and a
+    settle time later the observed power decides whether it is sent again (once) - never a second
+    power cycle because a reply was lost."""
+    unanswered = isinstance(exc, (BMCUnreachable, BMCTimeout))
+    status = persisted.model_copy(deep=True) if unanswered else _not_sent(persisted)
     if transient(exc, failures):
-        return record_action_deferred(persisted)
-    status = _not_sent(persisted)
+        return PassResult(status=status, events=[], deferred=True)
     record_bmc_error(host, status, exc)
     before = host.model_copy(update={"status": persisted})
     return PassResult(status=status, events=_finish(before, status, []))
