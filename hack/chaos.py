@@ -34,7 +34,7 @@ OPERATOR_FLAGS = (
     *("--power-poll-interval", "30", "--power-settle-timeout", "20"),
     *("--bmc-backoff-base", "2", "--bmc-backoff-cap", "60", "--bmc-timeout", "30"),
     *("--boot-poll-interval", "2", "--boot-script-timeout", "60"),
-    *("--inspect-timeout", "900", "--provision-timeout", "900"),
+    *("--inspect-timeout", "300", "--provision-timeout", "300"),
 )
 COMMANDS = ("power_on", "power_off", "power_cycle", "power_reset", "power_soft", "set_boot_device")
 READS = ("get_power", "get_boot_device")
@@ -171,15 +171,14 @@ def install_with_bootserver_restart(kube: Kube, namespace: str, fleet: SimContro
     )
     BOOTSERVER_RESTART()
     started = time.monotonic()
-    wait_for(
-        lambda: sum(1 for n in names if state(kube, namespace, n) == "provisioned") == len(names),
-        1800,
-        "all provisioned",
-        interval=2,
-    )
+    provisioned = lambda: sum(1 for n in names if state(kube, namespace, n) == "provisioned")  # noqa: E731
+    try:
+        wait_for(lambda: provisioned() == len(names), 1800, "all provisioned", interval=2)
+    except AssertionError as exc:
+        print(f"(d) {exc}", flush=True)
     preseeds = [sum(1 for c in fleet.log(b) if c == "node_preseed") for b in fleet.bmcs]  # inspect + install(s)
     return {
-        "provisioned": f"{len(names)}/{len(names)}",
+        "provisioned": f"{provisioned()}/{len(names)}",
         "after_restart_s": round(time.monotonic() - started, 1),
         "hosts_whose_install_was_retried": sum(1 for p in preseeds if p > 2),
         "max_installs_per_host": max(p - 1 for p in preseeds),
@@ -261,22 +260,24 @@ def main() -> int:
 
             BOOTSERVER_RESTART = restart_bootserver
             try:
+                load = f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+                print(f"hack/chaos N={args.n} K={args.k} ({load} at the start)", flush=True)
                 results: dict[str, Any] = {}
                 if "baseline" not in skip:
                     results["a_without_kills"] = bring_up(kube, workdir, server.url, args.n, 0, None, args.seed)
+                    print(f"a_without_kills: {results['a_without_kills']}", flush=True)
                 if "kills" not in skip:
                     results["a_b_d_kills"] = bring_up(
                         kube, workdir, server.url, args.n, args.k, apiserver_dir, args.seed
                     )
+                    print(f"a_b_d_kills: {results['a_b_d_kills']}", flush=True)
                 if "faults" not in skip:
                     results["c_bmc_faults"] = bmc_faults(kube, workdir, args.n, args.seed)
+                    print(f"c_bmc_faults: {results['c_bmc_faults']}", flush=True)
             finally:
                 stop(server.process)  # a restarted one is not the process boot_server() started
                 server_cm.__exit__(None, None, None)
-    print(f"hack/chaos N={args.n} K={args.k} (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
-    for phase, figures in results.items():
-        shown = {k: v for k, v in figures.items() if k not in ("fleet", "namespace")}
-        print(f"{phase}: {shown}")
+    print(f"hack/chaos done (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end)")
     return 0
 
 
