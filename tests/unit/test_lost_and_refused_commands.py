@@ -256,3 +256,19 @@ def test_a_rejected_password_stays_the_reason_when_later_logins_get_no_answer() 
         lost = b.run()
         assert lost.events == []
         assert b.ready() == ("False", "CredentialsRejected")
+
+
+def test_a_retried_job_that_fails_again_is_no_new_warning() -> None:
+    b = inspecting()
+    at = T0
+    warned = 0
+    for _ in range(3):  # boot, then no boot script in time, then the retry after its backoff
+        b.run(at=at)
+        at += timedelta(seconds=SETTINGS.boot_script_timeout + 1)
+        failed = b.run(at=at)
+        warned += warnings(failed, "InspectingFailed")
+        assert b.ready() == ("False", "InspectingFailed")
+        b.host.status.last_updated = at
+        at += timedelta(seconds=4000)  # past any retry backoff
+        b.run(at=at)  # a new boot id
+    assert warned == 1

@@ -111,12 +111,19 @@ async def run_boot_job(ctx: HostContext, job: BootJob) -> StepResult | None:
         since = (ctx.now - pending.issued).total_seconds()
         if since >= settings.settle_timeout:
             return await _check_boot_landed(ctx, job, pending, keep)
-        ready(ctx, "False", job.reason, f"{job.purpose}: {_last_step(prov.step)}")
+        _progress(ctx, job, f"{job.purpose}: {_last_step(prov.step)}")
         left = settings.settle_timeout - since
         return StepResult(requeue_after=min(settings.boot_poll_interval, left), keep_error=keep)
     # The boot went out (a failed send withdraws boot_requested): an earlier refusal is over.
-    ready(ctx, "False", job.reason, f"{job.purpose}: {_last_step(prov.step)}")
+    _progress(ctx, job, f"{job.purpose}: {_last_step(prov.step)}")
     return StepResult(requeue_after=settings.boot_poll_interval, keep_error=keep)
+
+
+def _progress(ctx: HostContext, job: BootJob, message: str) -> None:
+    """Ready says how the job goes, unless a failed attempt's error is on show: it stays until a job
+    succeeds, so a retried job that fails again is no new Warning (one per distinct error, not per retry)."""
+    if ctx.status.error_type not in JOB_ERRORS:
+        ready(ctx, "False", job.reason, message)
 
 
 def _boot_device(ctx: HostContext) -> tuple[SetBootDevice, ...]:
@@ -139,7 +146,7 @@ async def _boot(ctx: HostContext, job: BootJob) -> StepResult:
     if command_failing(ctx):  # a retry after a refused command keeps the refusal on show until it passes
         keep = (*keep, ErrorType.POWER_MANAGEMENT)
     else:
-        ready(ctx, "False", job.reason, f"network boot to {job.purpose} requested (power {action.value})")
+        _progress(ctx, job, f"network boot to {job.purpose} requested (power {action.value})")
     return StepResult(
         actions=(*_boot_device(ctx), action),
         boot_token=prov.boot_id,
