@@ -145,7 +145,15 @@ def storm(
         restart_apiserver(apiserver_dir, 10.0)
         wait_for(lambda: _answers(kube), 180, "the API server back")
         figures["apiserver_back_s"] = round(time.monotonic() - outage, 1)
-    wait_for(lambda: all_ready(kube, namespace, names) == n, 1800, f"{n} hosts Ready", interval=2)
+    try:
+        wait_for(lambda: all_ready(kube, namespace, names) == n, 900, f"{n} hosts Ready", interval=2)
+    except AssertionError as exc:  # a figure, not an abort: the other phases still run
+        print(f"(a) {exc}", flush=True)
+        figures["not_ready"] = {
+            name: ready(kube, namespace, name)
+            for name in names
+            if ready(kube, namespace, name) != ("True", "Available")
+        }
     figures["ready"] = f"{all_ready(kube, namespace, names)}/{n}"
     figures["bring_up_s"] = round(time.monotonic() - started, 1)
     figures["last_kill_to_all_ready_s"] = round(time.monotonic() - last_kill, 1) if kills else None
@@ -164,16 +172,19 @@ def install_with_bootserver_restart(kube: Kube, namespace: str, fleet: SimContro
     """(d): every host gets a role; the boot server is restarted while the installs run."""
     for name in names:
         kube.patch_spec(namespace, "BareMetalHost", name, {"role": "compute"})
-    wait_for(
-        lambda: sum(1 for n in names if state(kube, namespace, n) == "provisioning") >= len(names) // 2,
-        300,
-        "installs under way",
-    )
+    try:
+        wait_for(
+            lambda: sum(1 for n in names if state(kube, namespace, n) == "provisioning") >= len(names) // 2,
+            300,
+            "installs under way",
+        )
+    except AssertionError as exc:
+        print(f"(d) {exc}", flush=True)
     BOOTSERVER_RESTART()
     started = time.monotonic()
     provisioned = lambda: sum(1 for n in names if state(kube, namespace, n) == "provisioned")  # noqa: E731
     try:
-        wait_for(lambda: provisioned() == len(names), 1800, "all provisioned", interval=2)
+        wait_for(lambda: provisioned() == len(names), 600, "all provisioned", interval=2)
     except AssertionError as exc:
         print(f"(d) {exc}", flush=True)
     preseeds = [sum(1 for c in fleet.log(b) if c == "node_preseed") for b in fleet.bmcs]  # inspect + install(s)
