@@ -34,9 +34,11 @@ def _run(args: argparse.Namespace) -> int:
             settle_timeout=args.power_settle_timeout,
             soft_reboot_timeout=args.soft_reboot_timeout,
             boot_poll_interval=args.boot_poll_interval,
+            boot_script_timeout=args.boot_script_timeout,
             inspect_timeout=args.inspect_timeout,
             provision_timeout=args.provision_timeout,
             deprovision_timeout=args.deprovision_timeout,
+            boot_device_control=args.boot_device_control,
         ),
         role_status_interval=args.role_status_interval,
         governor=GovernorConfig(
@@ -166,6 +168,19 @@ def parser() -> argparse.ArgumentParser:
     jobs = run.add_argument_group("network boot jobs (inspect, install, wipe)")
     jobs.add_argument(
         "--boot-poll-interval", type=float, default=2.0, help="seconds between looks for a node's report (default 2)"
+    )
+    jobs.add_argument(
+        "--boot-device-control",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="set the boot device through the BMC for hosts without spec.bootDeviceControl (default: yes);"
+        " --no-boot-device-control: servers boot from the network first and the boot server decides",
+    )
+    jobs.add_argument(
+        "--boot-script-timeout",
+        type=float,
+        default=600.0,
+        help="seconds before a boot job whose node fetched no boot script fails (and is retried)",
     )
     jobs.add_argument("--inspect-timeout", type=float, default=1800.0, help="seconds before inspection fails")
     jobs.add_argument("--provision-timeout", type=float, default=5400.0, help="seconds before an install fails")

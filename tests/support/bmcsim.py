@@ -58,6 +58,11 @@ class SimControl:
         """Commands with their details (a simulated server's boot steps are node_* entries)."""
         return [(e["command"], e["detail"]) for e in self._request(f"/bmcs/{bmc.name}/log")]
 
+    def entries_with_time(self, bmc: SimBMC) -> list[dict[str, Any]]:
+        """The raw log: time (epoch seconds), command, detail."""
+        result: list[dict[str, Any]] = self._request(f"/bmcs/{bmc.name}/log")
+        return result
+
     def count(self, bmc: SimBMC, command: str) -> int:
         return self.log(bmc).count(command)
 

@@ -12,6 +12,7 @@ class FakeDriver:
     powered_on: bool = False
     fail_with: BMCError | None = None
     commands: list[str] = field(default_factory=list)
+    boot_device: BootDevice | None = None
 
     def _maybe_fail(self) -> None:
         if self.fail_with is not None:
@@ -37,6 +38,12 @@ class FakeDriver:
     def set_boot_device(self, device: BootDevice, persistent: bool, uefi: bool) -> None:
         self.commands.append(f"set_boot_{device.value}")
         self._maybe_fail()
+        self.boot_device = device
+
+    def get_boot_device(self) -> BootDevice | None:
+        self.commands.append("get_boot_device")
+        self._maybe_fail()
+        return self.boot_device
 
     def close(self) -> None:
         self.commands.append("close")

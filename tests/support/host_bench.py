@@ -102,14 +102,18 @@ class Bench:
         self.host = BareMetalHost.model_validate(body(**kwargs))
         self.host.status = status
 
-    def run(self, credentials: Any = GOOD, at: datetime = T0) -> PassResult:
-        """One pass: the stored object is what `self.host` holds (tests may edit it between passes)."""
+    def run(self, credentials: Any = GOOD, at: datetime = T0, send: bool = True) -> PassResult:
+        """One pass: the stored object is what `self.host` holds (tests may edit it between passes).
+        `send=False` is an operator killed after persisting the status, before the commands left."""
         access = self.pool.access("ipmi://10.0.0.5", credentials.credentials) if credentials.credentials else None
         old_status = self.host.status.wire()
         self.port.status = dict(old_status)
         self.port.annotations = self.host.metadata_annotations()
         result = asyncio.run(reconcile_pass(self.host, credentials, access, SETTINGS, at))
-        self.applied = asyncio.run(self.executor.apply(self.host, "uid-h", old_status, result, access))
+        # The real executor; a killed operator is one that never reached the commands (no BMC to send to).
+        self.applied = asyncio.run(
+            self.executor.apply(self.host, "uid-h", old_status, result, access if send else None)
+        )
         self.requeue_after = self.applied.requeue_after
         self.host.status = BareMetalHostStatus.model_validate(self.port.status)
         self.host.metadata["annotations"] = dict(self.port.annotations)

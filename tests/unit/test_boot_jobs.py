@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from oci_operator.api.v1alpha1 import ErrorType
-from oci_operator.bmc.driver import BMCUnreachable, BootDevice, PowerAction
+from oci_operator.bmc.driver import BMCCommandError, BMCUnreachable, BootDevice, PowerAction
 from oci_operator.bmc.governor import GovernorConfig
 from oci_operator.reconcilers.baremetalhost import record_action_deferred, record_action_failure
 from oci_operator.reconcilers.host_context import SetBootDevice
@@ -163,9 +163,21 @@ def test_a_failed_boot_command_is_not_remembered_as_a_boot() -> None:
         bench.run()
     booting = bench.run()
     assert booting.actions
-    failed = record_action_failure(bench.host, booting.status, BMCUnreachable("gone"))
+    refused = BMCCommandError("BMC refused power on: completion code 0xC0 (Node Busy)", "power on", 0xC0)
+    failed = record_action_failure(bench.host, booting.status, refused)
     assert failed.status.provisioning.boot_requested is None  # type: ignore[union-attr]
     assert failed.status.provisioning.boot_id == booting.status.provisioning.boot_id  # type: ignore[union-attr]
+
+
+def test_an_unanswered_boot_command_stays_on_record_for_the_settle_check() -> None:
+    """The reply was lost, perhaps not the command: cycling again now could cycle the server twice."""
+    bench = fresh()
+    for _ in range(2):
+        bench.run()
+    booting = bench.run(send=False)
+    failed = record_action_failure(bench.host, booting.status, BMCUnreachable("gone"))
+    assert failed.status.provisioning.boot_requested == booting.status.provisioning.boot_requested  # type: ignore[union-attr]
+    assert failed.status.last_power_command == booting.status.last_power_command
 
 
 def test_a_deferred_boot_is_withdrawn_so_it_is_sent_later() -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from oci_operator.api.v1alpha1 import REBOOT_ANNOTATION, BareMetalHostStatus
 from oci_operator.api.v1alpha1.baremetalhost import PowerCommand
-from oci_operator.bmc.driver import BMCUnreachable, BootDevice, PowerAction
+from oci_operator.bmc.driver import BMCCommandError, BMCUnreachable, BootDevice, PowerAction
 from oci_operator.bmc.governor import GovernorConfig, NotNow
 from oci_operator.reconcilers.desired_state import Rendered
 from oci_operator.reconcilers.executor import Applied, PassExecutor, describe
@@ -96,7 +96,32 @@ def test_a_pass_that_changes_nothing_writes_nothing() -> None:
     assert bench.port.journal == []
 
 
-def test_a_failed_command_withdraws_the_intent_it_recorded() -> None:
+def test_a_refused_command_withdraws_the_intent_it_recorded() -> None:
+    bench = Bench(FakeDriver(powered_on=False), GovernorConfig(backoff_base=30.0))
+    bench.settle(online=False)
+    bench.set(online=True)
+
+    def refused(action: PowerAction) -> None:
+        raise BMCCommandError("BMC 10.0.0.5:623: power on refused: completion code 0xD5")
+
+    bench.driver.set_power = refused  # type: ignore[method-assign]  # observing works, the command is refused
+    bench.port.journal.clear()
+    bench.run()
+    recorded, withdrawn = status_writes(bench.port)
+    assert recorded[0]["lastPowerCommand"]["action"] == "on"
+    assert withdrawn[0]["lastPowerCommand"] is None  # a command the BMC did not do is not on record
+    assert bench.host.status.last_power_command is None
+    assert bench.ready() == ("False", "PowerCommandFailed")
+    assert bench.applied is not None
+    assert bench.applied.failure is not None  # handed back so the runner counts the failed reconcile
+    assert bench.applied.failure.status.error_type == "power management error"
+    assert [e.reason for e in bench.port.events if e.type == "Warning"] == ["PowerCommandFailed"]
+    assert bench.requeue_after is not None
+    assert 24.0 <= bench.requeue_after <= 60.0  # the governor's backoff, capped at the poll interval
+
+
+def test_an_unanswered_command_stays_on_record() -> None:
+    """No answer may mean only the reply was lost: the intent stays, and the settle check decides."""
     bench = Bench(FakeDriver(powered_on=False), GovernorConfig(backoff_base=30.0))
     bench.settle(online=False)
     bench.set(online=True)
@@ -104,20 +129,17 @@ def test_a_failed_command_withdraws_the_intent_it_recorded() -> None:
     def unplugged(action: PowerAction) -> None:
         raise BMCUnreachable("BMC 10.0.0.5:623 did not answer")
 
-    bench.driver.set_power = unplugged  # type: ignore[method-assign]  # observing works, the command fails
+    bench.driver.set_power = unplugged  # type: ignore[method-assign]
     bench.port.journal.clear()
     bench.run()
-    recorded, withdrawn = status_writes(bench.port)
-    assert recorded[0]["lastPowerCommand"]["action"] == "on"
-    assert withdrawn[0]["lastPowerCommand"] is None  # a command that did not go out is not on record
-    assert bench.host.status.last_power_command is None
-    assert bench.ready() == ("False", "BMCUnreachable")
+    assert [changes["lastPowerCommand"]["action"] for changes, _ in status_writes(bench.port)] == ["on"]
+    assert bench.host.status.last_power_command is not None
+    assert bench.host.status.last_power_command.action == "on"
     assert bench.applied is not None
-    assert bench.applied.failure is not None  # handed back so the runner counts the failed reconcile
-    assert bench.applied.failure.status.error_type == "power management error"
-    assert [e.reason for e in bench.port.events if e.type == "Warning"] == ["BMCUnreachable"]
-    assert bench.requeue_after is not None
-    assert 24.0 <= bench.requeue_after <= 36.0  # the governor's backoff, within the poll interval
+    assert bench.applied.failure is not None
+    assert bench.applied.failure.deferred  # one lost answer is no outage: no error, no Warning
+    assert bench.host.status.error_count == 0
+    assert not [e for e in bench.port.events if e.type == "Warning"]
 
 
 def test_a_deferred_command_withdraws_the_intent_without_an_error() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from oci_operator.api.v1alpha1 import REBOOT_ANNOTATION
 from oci_operator.bmc.credentials import check_secret
-from oci_operator.bmc.driver import BMCAuthError, BMCUnreachable, PowerAction
+from oci_operator.bmc.driver import BMCAuthError, BMCCommandError, BMCUnreachable, PowerAction
 from oci_operator.bmc.governor import GovernorConfig
 from oci_operator.reconcilers.baremetalhost import record_action_failure
 from oci_operator.reconcilers.host_context import PassResult
@@ -124,18 +124,28 @@ def test_unreachable_bmc_backs_off_without_counting_skipped_attempts() -> None:
         GovernorConfig(backoff_base=30.0),
         clock=lambda: now[0],
     )
-    first = bench.run()
+    now = [0.0]
+    bench.governor._clock = lambda: now[0]  # a test clock: backoffs are read, not waited for
+    once = bench.run()  # one lost answer is not an outage (packet loss): backoff, nothing reported yet
+    assert once.deferred
+    assert once.requeue_after is not None
+    assert once.requeue_after > 20  # 30 s ±20 %
+    assert bench.host.status.error_count == 0
+    now[0] += once.requeue_after + 1
+    first = bench.run()  # the second consecutive failure is
     assert bench.ready() == ("False", "BMCUnreachable")
     assert first.requeue_after is not None
-    assert 24.0 <= first.requeue_after <= 36.0  # 30 s ±20 %
+    backoff = bench.governor.retry_after("ipmi://10.0.0.5")
+    assert 48.0 <= backoff <= 72.0  # the second consecutive failure: 60 s ±20 %
+    assert first.requeue_after == pytest.approx(min(backoff, 60.0))  # capped at the poll interval
     calls = len(bench.driver.commands)
     now[0] += 10.0
     skipped = bench.run()  # inside the backoff: no call, no new error
     assert len(bench.driver.commands) == calls
     assert bench.host.status.error_count == 1
     assert skipped.deferred
-    assert skipped.requeue_after == pytest.approx(first.requeue_after - 10.0)  # the rest of the same backoff
-    now[0] += skipped.requeue_after
+    assert skipped.requeue_after == pytest.approx(min(backoff - 10.0, 60.0))  # the rest of the same backoff
+    now[0] = now[0] - 10.0 + backoff  # the backoff is over
     bench.run()  # the backoff is over: one more attempt, one more failure, a longer backoff
     assert len(bench.driver.commands) > calls
     assert bench.host.status.error_count == 2
@@ -148,10 +158,25 @@ def test_failed_action_is_not_remembered_as_sent() -> None:
     bench.settle(online=False)
     bench.set(online=True)
     acting = bench.run()
-    failed = record_action_failure(bench.host, acting.status, BMCUnreachable("BMC 10.0.0.5:623 did not answer"))
+    refused = BMCCommandError("BMC 10.0.0.5:623 refused power on: completion code 0xC0", "power on", 0xC0)
+    failed = record_action_failure(bench.host, acting.status, refused)
     assert failed.status.last_power_command is None
     assert failed.status.error_type == "power management error"
-    assert [(e.type, e.reason) for e in failed.events] == [("Warning", "BMCUnreachable")]
+    assert [(e.type, e.reason) for e in failed.events] == [("Warning", "PowerCommandFailed")]
+
+
+def test_an_unanswered_action_stays_on_record_and_is_reported_from_the_second_failure() -> None:
+    bench = Bench(FakeDriver(powered_on=False))
+    bench.settle(online=False)
+    bench.set(online=True)
+    acting = bench.run()
+    lost = BMCUnreachable("BMC 10.0.0.5:623 did not answer")
+    once = record_action_failure(bench.host, acting.status, lost, failures=1)
+    assert once.deferred
+    assert once.status.last_power_command == acting.status.last_power_command
+    twice = record_action_failure(bench.host, acting.status, lost, failures=2)
+    assert twice.status.last_power_command == acting.status.last_power_command
+    assert [(e.type, e.reason) for e in twice.events] == [("Warning", "BMCUnreachable")]
 
 
 def test_a_long_backoff_still_rereads_the_secret_every_poll_interval() -> None:

@@ -27,6 +27,9 @@ class BMCAccess:
     async def set_power(self, action: PowerAction) -> None:
         await self.governor.call(self.key, f"set_power_{action.value}", lambda: self.driver.set_power(action))
 
+    async def get_boot_device(self) -> BootDevice | None:
+        return await self.governor.call(self.key, "get_boot_device", self.driver.get_boot_device)
+
     async def set_boot_device(self, device: BootDevice, persistent: bool, uefi: bool) -> None:
         await self.governor.call(
             self.key, "set_boot_device", lambda: self.driver.set_boot_device(device, persistent, uefi)

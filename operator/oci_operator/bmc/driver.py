@@ -51,6 +51,17 @@ class BMCCommandError(BMCError):
 
     kind = "command"
 
+    def __init__(self, message: str, command: str = "", code: int | None = None) -> None:
+        super().__init__(message)
+        self.command = command  # what was refused, e.g. "set boot device pxe"
+        self.code = code
+
+
+class BMCCommandUnsupported(BMCCommandError):
+    """A refusal that means "this BMC cannot do that": retrying the same command cannot help."""
+
+    kind = "command-unsupported"
+
 
 class BMCDriver(Protocol):
     def check_credentials(self) -> None:
@@ -64,6 +75,9 @@ class BMCDriver(Protocol):
 
     def set_boot_device(self, device: BootDevice, persistent: bool, uefi: bool) -> None:
         """Choose the next (or every) boot device."""
+
+    def get_boot_device(self) -> BootDevice | None:
+        """The boot device the BMC will use next; None when it names something else or cannot say."""
 
     def close(self) -> None:
         """Forget cached sessions (credentials changed, host deleted)."""

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from .driver import BMCError, BMCTimeout
+from .driver import BMCCommandError, BMCError, BMCTimeout
 
 T = TypeVar("T")
 
@@ -33,6 +33,7 @@ CALL_SECONDS = Histogram(
 IN_FLIGHT = Gauge("oci_bmc_calls_in_flight", "BMC calls running now.")
 BUDGET_REFUSED = Counter("oci_bmc_budget_refused_total", "Calls refused because a BMC's rate budget was spent.")
 BUDGET_USED = Counter("oci_bmc_budget_used_total", "Rate-budget tokens spent on BMC calls.")
+STUCK = Gauge("oci_bmc_calls_stuck", "BMC calls still running past their timeout (their BMC stays locked).")
 BREAKERS_OPEN = Gauge("oci_bmc_breakers_open", "BMCs in backoff after failures.")
 
 
@@ -44,6 +45,12 @@ class GovernorConfig:
     call_timeout: float = 20.0
     backoff_base: float = 2.0
     backoff_cap: float = 600.0
+
+
+# Threads per slot: room for calls stuck past their timeout (at most one per BMC) besides live ones.
+STUCK_HEADROOM = 4
+# Operations that only read: their success says the BMC answers, not that a refused command would pass.
+_READS = ("get_", "check_")
 
 
 class NotNow(Exception):
@@ -68,6 +75,7 @@ class _BMCState:
     tokens: float = 0.0
     refilled: float = 0.0
     failures: int = 0
+    refusals: int = 0  # consecutive refused commands: a read that succeeds meanwhile does not reset them
     open_until: float = 0.0
 
 
@@ -75,7 +83,10 @@ class Governor:
     def __init__(self, config: GovernorConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self._clock = clock
-        self._executor = ThreadPoolExecutor(max_workers=config.max_in_flight, thread_name_prefix="bmc")
+        # More threads than slots: a call stuck past its timeout gives its slot back (its BMC stays locked)
+        # but keeps its thread; with threads == slots, a few BMCs stuck under packet loss left no thread
+        # for any other BMC and the whole fleet stalled.
+        self._executor = ThreadPoolExecutor(max_workers=config.max_in_flight * STUCK_HEADROOM, thread_name_prefix="bmc")
         self._slots = asyncio.Semaphore(config.max_in_flight)
         self._bmcs: dict[str, _BMCState] = {}
         # Counted when Prometheus scrapes, not on every call: a scan of all BMCs is not per-call work.
@@ -97,7 +108,7 @@ class Governor:
     def reset(self, key: str) -> None:
         """Forget the failures of a BMC (its credentials changed: the next try deserves to happen now)."""
         state = self._state(key)
-        state.failures, state.open_until = 0, 0.0
+        state.failures, state.refusals, state.open_until = 0, 0, 0.0
 
     def forget(self, key: str) -> None:
         self._bmcs.pop(key, None)
@@ -131,11 +142,17 @@ class Governor:
             state.lock.release()
             raise
 
-        def release(done: object = None) -> None:
-            if isinstance(done, asyncio.Future) and not done.cancelled():
-                done.exception()  # a late failure of a timed-out call: already reported as a timeout
+        def release_slot() -> None:
             IN_FLIGHT.dec()
             self._slots.release()
+
+        def release(done: object = None) -> None:
+            if isinstance(done, asyncio.Future):
+                if not done.cancelled():
+                    done.exception()  # a late failure of a timed-out call: already reported as a timeout
+                STUCK.dec()
+            else:
+                release_slot()
             state.lock.release()
 
         IN_FLIGHT.inc()
@@ -144,10 +161,17 @@ class Governor:
         try:
             result = await asyncio.wait_for(asyncio.shield(future), self.config.call_timeout)
         except TimeoutError:
-            # The thread still runs: keep this BMC's lock and the slot until it ends.
+            # The thread still runs: keep this BMC's lock until it ends, but not a slot others need.
+            release_slot()
+            STUCK.inc()
             future.add_done_callback(release)
             self._failed(state, operation, "timeout")
             raise BMCTimeout(f"{operation} took longer than {self.config.call_timeout:.0f}s") from None
+        except BMCCommandError as exc:
+            release()
+            state.refusals += 1  # the BMC is reachable, but the same command would be refused again now
+            self._failed(state, operation, exc.kind)
+            raise
         except BMCError as exc:
             release()
             self._failed(state, operation, exc.kind)
@@ -159,13 +183,15 @@ class Governor:
         CALLS.labels(operation, "ok").inc()
         CALL_SECONDS.labels(operation).observe(self._clock() - started)
         state.failures, state.open_until = 0, 0.0
+        if not operation.startswith(_READS):
+            state.refusals = 0
         return result
 
     def _failed(self, state: _BMCState, operation: str, kind: str) -> None:
         CALLS.labels(operation, kind).inc()
         state.failures += 1
         state.open_until = self._clock() + backoff_delay(
-            state.failures, self.config.backoff_base, self.config.backoff_cap
+            state.failures + state.refusals, self.config.backoff_base, self.config.backoff_cap
         )
 
     def busy(self, key: str) -> bool:

@@ -7,9 +7,18 @@ from typing import Any
 
 import pyghmi.exceptions as pyghmi_exceptions
 from pyghmi.ipmi import command as pyghmi_command
+from pyghmi.ipmi.private import constants as pyghmi_constants
 
 from . import pyghmi_fixes
-from .driver import BMCAuthError, BMCCommandError, BMCError, BMCUnreachable, BootDevice, PowerAction
+from .driver import (
+    BMCAuthError,
+    BMCCommandError,
+    BMCCommandUnsupported,
+    BMCError,
+    BMCUnreachable,
+    BootDevice,
+    PowerAction,
+)
 
 # Chassis Control (netfn 0x00, cmd 0x02) directives: one packet per action, no read-before-write
 # (pyghmi's set_power reads the state first and has no 'cycle').
@@ -20,6 +29,12 @@ _CHASSIS_CONTROL = {
     PowerAction.RESET: 3,
     PowerAction.SOFT_OFF: 5,
 }
+# Boot device selectors of "Set System Boot Options" parameter 5 (IPMI 2.0, table 28-14).
+_BOOT_SELECTOR = {BootDevice.PXE: 0x04, BootDevice.DISK: 0x08}
+# Completion codes that mean the BMC cannot do the command at all (not "not now"): invalid command,
+# parameter out of range, invalid data field, and 0x80 "parameter not supported" of the boot options.
+_UNSUPPORTED_CODES = {0xC1, 0xC9, 0xCC, 0x80}
+_TIMEOUT_CODE = 0xFFFF  # pyghmi's own "no answer"
 _AUTH_MARKERS = ("password", "unauthorized name", "insufficient privilege", "invalid role")
 
 
@@ -35,6 +50,13 @@ def _translate(exc: Exception, host: str, port: int) -> BMCError:
     if not text or "timeout" in text.lower() or "no longer connected" in text.lower():
         return BMCUnreachable(f"BMC {where} did not answer")
     return BMCCommandError(f"BMC {where}: {text}")
+
+
+def _refused(command: str, code: int, where: str) -> BMCCommandError:
+    name = pyghmi_constants.ipmi_completion_codes.get(code, "unknown completion code")
+    text = f"BMC {where} refused {command}: completion code 0x{code:02X} ({name})"
+    cls = BMCCommandUnsupported if code in _UNSUPPORTED_CODES else BMCCommandError
+    return cls(text, command=command, code=code)
 
 
 class IPMIDriver:
@@ -60,32 +82,56 @@ class IPMIDriver:
                     )
                 except (pyghmi_exceptions.IpmiException, OSError) as exc:
                     raise _translate(exc, self.host, self.port) from None
+                except Exception as exc:  # pyghmi's own bugs (such as the missing errormsg) are no crash
+                    raise BMCUnreachable(
+                        f"BMC {self.host}:{self.port}: IPMI login failed ({type(exc).__name__})"
+                    ) from exc
             return self._command
 
     def _call(self, fn: str, *args: Any, **kwargs: Any) -> Any:
         session = self._session()
         try:
-            result = getattr(session, fn)(*args, **kwargs)
+            return getattr(session, fn)(*args, **kwargs)
         except (pyghmi_exceptions.IpmiException, OSError) as exc:
             self._command = None  # the next call logs in again
             raise _translate(exc, self.host, self.port) from None
-        if isinstance(result, dict) and result.get("error"):
-            if result.get("code") is None:
-                self._command = None
-            raise _translate(Exception(result["error"]), self.host, self.port)
-        return result
+        except Exception as exc:  # a bug inside pyghmi's session code: this call failed, the next starts afresh
+            self._command = None
+            raise BMCUnreachable(f"BMC {self.host}:{self.port}: IPMI session failed ({type(exc).__name__})") from exc
+
+    def _raw(self, command: str, netfn: int, cmd: int, data: list[int]) -> list[int]:
+        """One raw request; a completion code other than 0 is a refusal naming `command` and the code."""
+        result = self._call("raw_command", netfn=netfn, command=cmd, data=data)
+        code = result.get("code", 0) if isinstance(result, dict) else 0
+        if code == _TIMEOUT_CODE or (result.get("error") and not code):
+            self._command = None
+            raise BMCUnreachable(f"BMC {self.host}:{self.port} did not answer {command}")
+        if code:
+            raise _refused(command, int(code), f"{self.host}:{self.port}")
+        return list(result.get("data", []))
 
     def check_credentials(self) -> None:
         self._session()
 
     def get_power(self) -> bool:
-        return bool(self._call("get_power")["powerstate"] == "on")
+        data = self._raw("get chassis status", 0x00, 0x01, [])
+        return bool(data and data[0] & 0x01)
 
     def set_power(self, action: PowerAction) -> None:
-        self._call("raw_command", netfn=0x00, command=0x02, data=[_CHASSIS_CONTROL[action]])
+        self._raw(f"power {action.value}", 0x00, 0x02, [_CHASSIS_CONTROL[action]])
 
     def set_boot_device(self, device: BootDevice, persistent: bool, uefi: bool) -> None:
-        self._call("set_bootdev", "network" if device is BootDevice.PXE else "hd", persist=persistent, uefiboot=uefi)
+        command = f"set boot device {device.value}"
+        self._raw(command, 0x00, 0x08, [3, 8])  # boot info acknowledge: clear, as pyghmi's set_bootdev does
+        flags = 0x80 | (0x40 if persistent else 0) | (0x20 if uefi else 0)
+        self._raw(command, 0x00, 0x08, [5, flags, _BOOT_SELECTOR[device], 0, 0, 0])
+
+    def get_boot_device(self) -> BootDevice | None:
+        data = self._raw("get boot device", 0x00, 0x09, [5, 0, 0])
+        if len(data) < 4 or not data[2] & 0x80:  # boot flags invalid: no override, the firmware's order
+            return None
+        selector = data[3] & 0x3C
+        return next((dev for dev, sel in _BOOT_SELECTOR.items() if sel == selector), None)
 
     def close(self) -> None:
         with self._lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import pyghmi.exceptions as pyghmi_exceptions
 import pyghmi.ipmi.private.session as pyghmi_session
 
 _applied = False
@@ -44,6 +45,55 @@ def _single_session_table_lock() -> None:
     pyghmi_session.KEEPALIVE_SESSIONS = pyghmi_session.WAITING_SESSIONS
 
 
+def _fail_login(session: Any, why: str) -> None:
+    """End a login that cannot finish. Not logged in yet, so no "Close Session" is sent: pyghmi would send
+    it as another blocking command that waits for the stuck one while holding the session table lock."""
+    session.logged = 0
+    session._mark_broken(why)
+
+
+def _no_relogin_inside_a_command() -> None:
+    """pyghmi heals a command whose retries ran out by logging in again (_relog) from inside that command's
+    wait. The new login's RAKP4 is handled nested in the same thread, whose "Set Session Privilege Level"
+    (a blocking raw_command) then waits for the outer command's slot until it expires (~15-30 s); the
+    same happens when the privilege request of a login times out. Under 20 % reply loss these nests grew
+    until every worker thread was stuck for minutes and the fleet stalled. Now a command (or login) that
+    runs out of retries fails: the caller gets "no answer", the driver opens a fresh session for its next
+    call outside of any command, and the governor's backoff applies."""
+    original_req_priv = pyghmi_session.Session._req_priv_level
+    original_relog = pyghmi_session.Session._relog
+
+    def req_priv_level(self: Any) -> Any:
+        self._oci_in_login = True
+        try:
+            return original_req_priv(self)
+        except pyghmi_exceptions.IpmiException as exc:
+            # Raised here, it would surface in whichever unrelated call's thread handled the RAKP4.
+            _fail_login(self, str(exc) or "timeout while requesting the privilege level")
+            return None
+        finally:
+            self._oci_in_login = False
+
+    def relog(self: Any) -> Any:
+        if getattr(self, "_oci_in_login", False) or self.incommand:
+            # Fail the waiting command (as pyghmi does when it has no relogin left); the driver opens a
+            # fresh session for the next call, outside of any command.
+            with contextlib.suppress(Exception):
+                # netfn and command: pyghmi's wait loop matches the response by them (KeyError without).
+                timeout = {"error": "timeout", "code": 0xFFFF, "netfn": self.expectednetfn, "command": self.expectedcmd}
+                self.ipmicallback(timeout)
+            _fail_login(self, "no answer after retries")
+            return None
+        return original_relog(self)
+
+    pyghmi_session.Session._req_priv_level = req_priv_level
+    pyghmi_session.Session._relog = relog
+    # pyghmi's logout() can mark a session broken without an error message; its constructor then raises
+    # IpmiException(self.errormsg) and crashed with AttributeError ('Session' object has no attribute
+    # 'errormsg') instead. A class default makes that an ordinary "no answer".
+    pyghmi_session.Session.errormsg = None
+
+
 def apply() -> None:
     global _applied
     if _applied:
@@ -52,6 +102,7 @@ def apply() -> None:
     pyghmi_session._io_sendto = send_without_blocking_toggle
     _cap_io_wait()
     _single_session_table_lock()
+    _no_relogin_inside_a_command()
 
 
 __all__ = ["apply", "send_without_blocking_toggle"]

@@ -262,6 +262,20 @@ class RedfishDriver:
 
         self._run(send)
 
+    def get_boot_device(self) -> BootDevice | None:
+        """The override the system reports; None when there is none (Disabled) or it names another device."""
+
+        def read(system: Any) -> BootDevice | None:
+            system.refresh(force=True)
+            if _value(system.boot.enabled) in (None, sushy.BootSourceOverrideEnabled.DISABLED.value):
+                return None
+            return {sushy.BootSource.PXE.value: BootDevice.PXE, sushy.BootSource.HDD.value: BootDevice.DISK}.get(
+                _value(system.boot.target) or ""
+            )
+
+        result: BootDevice | None = self._run(read)
+        return result
+
     def close(self) -> None:
         with self._lock:
             auth, self._auth, self._system = self._auth, None, None

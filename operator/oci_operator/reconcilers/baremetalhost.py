@@ -17,17 +17,26 @@ from ..api.v1alpha1.baremetalhost import CredentialsReference
 from ..api.v1alpha1.meta import Condition
 from ..bmc.access import BMCAccess
 from ..bmc.credentials import CredentialsCheck
-from ..bmc.driver import BMCAuthError, BMCCommandError, BMCError, BMCUnsupported
+from ..bmc.driver import (
+    BMCAuthError,
+    BMCCommandError,
+    BMCCommandUnsupported,
+    BMCError,
+    BMCTimeout,
+    BMCUnreachable,
+    BMCUnsupported,
+)
 from ..bmc.governor import NotNow, backoff_delay
 from ..conditions import find, set_condition, truncate
 from ..conditions import now as utcnow
-from .boot_job import JOB_ERRORS
 from .desired_state import RoleLookup, judge_convergence
 from .host_context import HostContext, HostSettings, PassResult
 from .host_states import STATES
 from .outcome import EventSpec, ready_transition_event, with_kstatus
-from .step import ready
+from .step import COMMAND_UNSUPPORTED, ready
 
+# Consecutive failed calls before a BMC that does not answer is reported on the host.
+UNREACHABLE_AFTER = 2
 # While references are broken there is no BMC to protect: look again on this backoff (seconds).
 REFERENCE_BACKOFF_BASE, REFERENCE_BACKOFF_CAP = 2.0, 300.0
 
@@ -94,6 +103,21 @@ def _set_error(status: BareMetalHostStatus, generation: int, error_type: ErrorTy
     status.conditions = set_condition(status.conditions, "Ready", "False", reason, message, generation)
 
 
+def _on_show(status: BareMetalHostStatus, error_type: ErrorType, reason: str, message: str) -> bool:
+    ready = find(status.conditions, "Ready")
+    return status.error_type is error_type and ready is not None and (ready.reason, ready.message) == (reason, message)
+
+
+def _advice(command: str) -> str:
+    """What the user can do about a command this BMC does not support (it is not retried until the spec changes)."""
+    if command.startswith("set boot device"):
+        return (
+            "this BMC cannot set the boot device: set spec.bootDeviceControl: false (the server then boots from"
+            " the network first and the boot server decides between a boot job and its disk)"
+        )
+    return f"this BMC cannot do {command}: fix or update the BMC, then edit the host's spec to try again"
+
+
 def record_bmc_error(host: BareMetalHost, status: BareMetalHostStatus, exc: BMCError) -> None:
     """A BMC call failed: say how, on the host."""
     registering = status.provisioning is None or status.provisioning.state is ProvisioningState.REGISTERING
@@ -102,6 +126,11 @@ def record_bmc_error(host: BareMetalHost, status: BareMetalHostStatus, exc: BMCE
         status.good_credentials = None  # prove them again once they change
     elif isinstance(exc, BMCUnsupported):
         reason, error_type = "BMCUnsupported", ErrorType.REGISTRATION
+    elif isinstance(exc, BMCCommandUnsupported):
+        reason = COMMAND_UNSUPPORTED
+        error_type = ErrorType.REGISTRATION if registering else ErrorType.POWER_MANAGEMENT
+        _set_error(status, host.generation, error_type, reason, f"{exc}; {_advice(exc.command)}")
+        return
     elif isinstance(exc, BMCCommandError):
         reason = "PowerCommandFailed"
         error_type = ErrorType.REGISTRATION if registering else ErrorType.POWER_MANAGEMENT
@@ -126,9 +155,28 @@ def record_action_deferred(persisted: BareMetalHostStatus) -> PassResult:
     return PassResult(status=status, events=[], deferred=True)
 
 
-def record_action_failure(host: BareMetalHost, persisted: BareMetalHostStatus, exc: BMCError) -> PassResult:
-    """The action sent after persisting `persisted` failed: the next status and its Events."""
-    status = _not_sent(persisted)
+def transient(exc: BMCError, failures: int) -> bool:
+    """A BMC that did not answer once is not yet an outage: under packet loss single calls fail now and
+    then, and reporting each one made hosts flap between Available and BMCUnreachable (a Warning each
+    time). The host says BMCUnreachable from the second consecutive failure on (so within two polls);
+    the breaker's backoff applies from the first."""
+    return isinstance(exc, (BMCUnreachable, BMCTimeout)) and failures < UNREACHABLE_AFTER
+
+
+def record_action_failure(
+    host: BareMetalHost, persisted: BareMetalHostStatus, exc: BMCError, failures: int = UNREACHABLE_AFTER
+) -> PassResult:
+    """The action sent after persisting `persisted` failed: the next status and its Events.
+    `failures`: the BMC's consecutive failures, this one included.
+
+    A refused command was not done: its intent is withdrawn, so sending it again is no duplicate. A
+    command that got no answer may have been done (only the reply was lost): its intent stays, and a
+    settle time later the observed power decides whether it is sent again (once) - never a second
+    power cycle because a reply was lost."""
+    unanswered = isinstance(exc, (BMCUnreachable, BMCTimeout))
+    status = persisted.model_copy(deep=True) if unanswered else _not_sent(persisted)
+    if transient(exc, failures):
+        return PassResult(status=status, events=[], deferred=True)
     record_bmc_error(host, status, exc)
     before = host.model_copy(update={"status": persisted})
     return PassResult(status=status, events=_finish(before, status, []))
@@ -153,6 +201,17 @@ def _needs_registration(status: BareMetalHostStatus, credentials: CredentialsChe
             proven.resource_version,
         )
     )
+
+
+def _reference(credentials: CredentialsCheck) -> CredentialsReference:
+    version = credentials.credentials.resource_version if credentials.credentials else ""
+    return CredentialsReference(name=credentials.secret_name, resource_version=version)
+
+
+def _still_rejected(status: BareMetalHostStatus, credentials: CredentialsCheck, exc: BMCError) -> bool:
+    """The BMC rejected these very credentials before; a lost answer now does not make it unreachable (under
+    packet loss a login fails either way): the precise reason stays, and no Warning flips back and forth."""
+    return isinstance(exc, (BMCUnreachable, BMCTimeout)) and status.rejected_credentials == _reference(credentials)
 
 
 async def reconcile_pass(
@@ -185,21 +244,25 @@ async def reconcile_pass(
     try:
         if _needs_registration(status, credentials):
             await bmc.check_credentials()
-            status.good_credentials = CredentialsReference(
-                name=credentials.secret_name, resource_version=credentials.credentials.resource_version
-            )
+            status.good_credentials = _reference(credentials)
+            status.rejected_credentials = None
             ready(ctx, "False", "Registering", "the BMC accepted the credentials")
         step = await STATES[status.provisioning.state](ctx)
     except NotNow as wait:
         # Nothing was sent: change nothing, come back when the governor allows.
         return PassResult(host.status, [], requeue_after=within_poll(wait.retry_after, settings), deferred=True)
     except BMCError as exc:
-        record_bmc_error(host, status, exc)
         retry = within_poll(bmc.governor.retry_after(bmc.key), settings)
+        if transient(exc, bmc.governor.failures(bmc.key)) or _still_rejected(status, credentials, exc):
+            return PassResult(host.status, [], requeue_after=retry, deferred=True)
+        record_bmc_error(host, status, exc)
+        if isinstance(exc, BMCAuthError):
+            status.rejected_credentials = _reference(credentials)
         return PassResult(status, _finish(host, status, ctx.events), requeue_after=retry)
     if step.error is not None:
-        _set_error(status, host.generation, *step.error)
-    elif not (step.keep_job_error and status.error_type in JOB_ERRORS):
+        if not _on_show(status, *step.error):  # stated again, not failed again: no new count, no write
+            _set_error(status, host.generation, *step.error)
+    elif status.error_type not in step.keep_error:
         _clear_errors(status)
     if step.next_state is not None and step.next_state is not status.provisioning.state:
         status.provisioning.state = step.next_state

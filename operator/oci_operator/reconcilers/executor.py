@@ -103,7 +103,7 @@ class PassExecutor:
             await self.persist(persisted, record_action_deferred(result.status))
             return Applied(within_poll(wait.retry_after, self.settings))
         except BMCError as exc:
-            failed = record_action_failure(host, result.status, exc)
+            failed = record_action_failure(host, result.status, exc, bmc.governor.failures(bmc.key))
             await self.persist(persisted, failed)
             return Applied(within_poll(bmc.governor.retry_after(bmc.key), self.settings), failure=failed)
         return Applied(result.requeue_after or 0.0)

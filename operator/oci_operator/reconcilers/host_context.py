@@ -20,10 +20,12 @@ class HostSettings:
     poll_jitter: float = 0.1  # ±10 %, so a fleet's polls spread out
     settle_timeout: float = 60.0  # a power command not reflected after this is sent again
     soft_reboot_timeout: float = 180.0  # an OS that ignores ACPI soft-off gets a hard off after this
-    boot_poll_interval: float = 2.0  # how often a host in a network boot job looks for the node's report
+    boot_poll_interval: float = 2.0  # how often a boot job re-reads its host (the API, not the BMC) for a report
+    boot_script_timeout: float = 600.0  # a boot job whose node fetched no boot script after this has failed
     inspect_timeout: float = 1800.0  # a boot job without its final report after this has failed
     provision_timeout: float = 5400.0
     deprovision_timeout: float = 1800.0
+    boot_device_control: bool = True  # default for hosts without spec.bootDeviceControl
 
     def next_poll(self) -> float:
         return self.poll_interval * (1 + self.poll_jitter * (2 * random.random() - 1))  # noqa: S311
@@ -50,6 +52,12 @@ class HostContext:
     now: datetime
     events: list[EventSpec] = field(default_factory=list)
     remove_annotations: list[str] = field(default_factory=list)
+
+    @property
+    def boot_device_control(self) -> bool:
+        """Whether boot jobs set the boot device through the BMC (else: network first, the boot server decides)."""
+        spec = self.host.spec.boot_device_control
+        return self.settings.boot_device_control if spec is None else spec
 
     def event(self, type_: str, reason: str, message: str) -> None:
         self.events.append(EventSpec("Warning" if type_ == "Warning" else "Normal", reason, message))

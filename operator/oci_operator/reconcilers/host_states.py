@@ -25,7 +25,7 @@ from ..bmc.driver import BootDevice, PowerAction
 from .boot_job import INSPECT, INSTALL, WIPE, end_job, run_boot_job
 from .host_context import HostContext, SetBootDevice
 from .root_device import choose_root_devices
-from .step import StepResult, ready
+from .step import StepResult, command_failing, ready, refused_for_good
 
 Step = Callable[[HostContext], Awaitable[StepResult]]
 
@@ -40,8 +40,7 @@ async def step_registering(ctx: HostContext) -> StepResult:
     if ctx.host.status.provisioning is None:
         return StepResult(requeue_after=NOW)  # record 'registering' (and its proof) first, move on next pass
     ctx.event("Normal", "Registered", f"BMC {ctx.host.spec.bmc.address} accepted the credentials")
-    skip = ctx.host.metadata_annotations().get(INSPECT_ANNOTATION, "").lower() == "disabled"
-    inspected = ctx.status.hardware is not None or skip
+    inspected = ctx.status.hardware is not None or _inspection_disabled(ctx)
     next_state = ProvisioningState.AVAILABLE if inspected else ProvisioningState.INSPECTING
     return StepResult(next_state=next_state, requeue_after=NOW)
 
@@ -57,7 +56,13 @@ async def step_inspecting(ctx: HostContext) -> StepResult:
     return StepResult(next_state=ProvisioningState.AVAILABLE, requeue_after=NOW)
 
 
+def _inspection_disabled(ctx: HostContext) -> bool:
+    return ctx.host.metadata_annotations().get(INSPECT_ANNOTATION, "").lower() == "disabled"
+
+
 async def step_available(ctx: HostContext) -> StepResult:
+    if ctx.host.spec.role and ctx.status.hardware is None:
+        return await _role_without_hardware(ctx)
     if ctx.host.spec.role and ctx.status.hardware is not None:
         chosen = choose_root_devices(ctx.status.hardware, ctx.host.spec.root_device_hints)
         if isinstance(chosen, str):
@@ -70,6 +75,22 @@ async def step_available(ctx: HostContext) -> StepResult:
     return await manage_power(ctx)
 
 
+async def _role_without_hardware(ctx: HostContext) -> StepResult:
+    """rootDeviceHints are resolved against inspected disks, so a role needs an inspection first: it is
+    started now, unless inspection is disabled; then a condition says why nothing is installed."""
+    if not _inspection_disabled(ctx):
+        ctx.event("Normal", "InspectionRequired", f"role {ctx.host.spec.role}: inspecting first, to choose the disk")
+        return StepResult(next_state=ProvisioningState.INSPECTING, requeue_after=NOW)
+    power = await manage_power(ctx)
+    if power.actions or power.error is not None:
+        return power  # the power follows spec.online first; the role waits
+    message = (
+        f"role {ctx.host.spec.role} is not installed: the host was never inspected, so no disk can be chosen by"
+        f" rootDeviceHints; remove the {INSPECT_ANNOTATION}: disabled annotation to inspect it, then it is installed"
+    )
+    return StepResult(error=(ErrorType.PROVISIONING, "InspectionRequired", message), requeue_after=power.requeue_after)
+
+
 async def step_provisioning(ctx: HostContext) -> StepResult:
     if not ctx.host.spec.role:
         return _deprovision(ctx, "the role was removed during the installation")
@@ -79,9 +100,10 @@ async def step_provisioning(ctx: HostContext) -> StepResult:
     end_job(ctx)
     ctx.event("Normal", "Provisioned", "Debian is installed; the host boots from its disk")
     uefi = ctx.host.spec.boot_mode == "UEFI"
-    # The boot server already answers "boot from disk" for this host; the BMC is told too.
+    # The boot server already answers "boot from disk" for this host; the BMC is told too, if we use it.
+    disk = (SetBootDevice(BootDevice.DISK, persistent=True, uefi=uefi),) if ctx.boot_device_control else ()
     return StepResult(
-        actions=(SetBootDevice(BootDevice.DISK, persistent=True, uefi=uefi),),
+        actions=disk,
         next_state=ProvisioningState.PROVISIONED,
         requeue_after=AFTER_COMMAND,
     )
@@ -144,14 +166,39 @@ async def manage_power(ctx: HostContext) -> StepResult:
         return StepResult(requeue_after=ctx.settings.next_poll())
 
     action = PowerAction.ON if desired else PowerAction.OFF
+    if refused_for_good(ctx):
+        return StepResult(requeue_after=ctx.settings.next_poll(), keep_error=(ErrorType.POWER_MANAGEMENT,))
     last = status.last_power_command
     if last is not None and last.action == action.value:
+        sent = last.issued.strftime("%H:%M:%S")
         waited = (ctx.now - last.issued).total_seconds()
         if waited < ctx.settings.settle_timeout:
             # Sent already (perhaps by a previous operator process): give the server time, don't repeat.
-            ready(ctx, "False", "PowerChanging", f"waiting for power {action.value} (sent {waited:.0f}s ago)")
+            ready(ctx, "False", "PowerChanging", f"waiting for power {action.value} (sent at {sent})")
             return StepResult(requeue_after=min(AFTER_COMMAND * 2, ctx.settings.settle_timeout - waited))
+        if last.resent:
+            # Twice sent, twice not obeyed: a person has to look; a new intent (spec.online) tries again.
+            message = (
+                f"power {action.value} was sent twice (last at {sent}) and the BMC still reports"
+                f" {'on' if observed else 'off'}; check the server, or change spec.online to try again"
+            )
+            return StepResult(
+                error=(ErrorType.POWER_MANAGEMENT, "PowerCommandNotObeyed", message),
+                requeue_after=ctx.settings.next_poll(),
+            )
+        # Observation beats memory: the settle time is over and the power has not changed, so the
+        # recorded command did not land (lost on the wire, or never sent by a killed process).
+        status.last_power_command = PowerCommand(action=action.value, issued=ctx.now, resent=True)
+        ctx.event(
+            "Warning",
+            "PowerCommandResent",
+            f"power {action.value} recorded at {sent} did not land (the BMC still reports"
+            f" {'on' if observed else 'off'} after {ctx.settings.settle_timeout:.0f}s): sending it again, once",
+        )
+        return StepResult(actions=(action,), requeue_after=AFTER_COMMAND, keep_error=(ErrorType.POWER_MANAGEMENT,))
     status.last_power_command = PowerCommand(action=action.value, issued=ctx.now)
+    if command_failing(ctx):  # a retry after a refused command keeps the refusal on show until it passes
+        return StepResult(actions=(action,), requeue_after=AFTER_COMMAND, keep_error=(ErrorType.POWER_MANAGEMENT,))
     ready(ctx, "False", "PowerChanging", f"powering {action.value}")
     return StepResult(actions=(action,), requeue_after=AFTER_COMMAND)
 

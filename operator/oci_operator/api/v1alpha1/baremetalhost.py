@@ -133,6 +133,16 @@ class BareMetalHostSpec(WireModel):
     power_off_on_delete: Annotated[
         bool, Field(description="Power the server off when this BareMetalHost is deleted.")
     ] = True
+    boot_device_control: Annotated[
+        bool | None,
+        Field(
+            description=(
+                "Set the boot device through the BMC (PXE for boot jobs, disk after installing). false: the server"
+                " boots from the network first and the boot server's answer decides between a boot job and the"
+                " local disk. Unset: the operator's --boot-device-control default."
+            )
+        ),
+    ] = None
 
 
 class ProvisioningState(StrEnum):
@@ -209,6 +219,9 @@ class PowerCommand(WireModel):
 
     action: Annotated[Literal["on", "off", "soft", "cycle", "reset"], Field(description="Power action.")]
     issued: Annotated[datetime, Field(description="When it was decided and recorded.")]
+    resent: Annotated[
+        bool, Field(description="Sent a second time because the power had not changed after the settle time.")
+    ] = False
 
 
 class BareMetalHostStatus(StatusBase):
@@ -225,6 +238,10 @@ class BareMetalHostStatus(StatusBase):
     error_count: Annotated[int, Field(description="Consecutive failed attempts; reset on success.", ge=0)] = 0
     good_credentials: Annotated[
         CredentialsReference | None, Field(description="Credentials Secret version last proven to work.")
+    ] = None
+    rejected_credentials: Annotated[
+        CredentialsReference | None,
+        Field(description="Credentials Secret version the BMC rejected (kept on show while the BMC is unheard)."),
     ] = None
     last_updated: Annotated[datetime | None, Field(description="When the operator last wrote this status.")] = None
     pending_reboot: Annotated[

@@ -3,7 +3,9 @@
 GET  /bmcs                      all BMCs with their state
 GET  /bmcs/NAME/log             commands received, oldest first
 POST /bmcs/NAME/faults          {"drop": 0.2, "silent": false, "delay": 0, "rejectCredentials": false,
-                                 "softOffDelay": 0.5, "powerDelay": 0}  (powerDelay: the power changes N s late)
+                                 "softOffDelay": 0.5, "powerDelay": 0,  (powerDelay: the power changes N s late)
+                                 "refuse": {"set_boot_device": 204},  (command -> IPMI completion code)
+                                 "lose": {"power_on": 1}}  (command -> times acknowledged but not done)
 POST /bmcs/NAME/power           {"on": true}   (the power button: no IPMI involved)
 POST /bmcs/NAME/credentials     {"username": "...", "password": "..."}
 """
@@ -12,19 +14,29 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from .fleet import Credentials, Fleet, VirtualBMC
 
-_FAULT_FIELDS = {
+
+def _codes(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict):
+        raise ValueError("expected {command: number}")
+    return {str(command): int(code) for command, code in value.items()}
+
+
+_FAULT_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "drop": ("drop", float),
     "silent": ("silent", bool),
     "delay": ("delay", float),
     "rejectCredentials": ("reject_credentials", bool),
     "softOffDelay": ("soft_off_delay", float),
     "powerDelay": ("power_delay", float),
+    "refuse": ("refuse", _codes),
+    "lose": ("lose", _codes),
 }
 
 

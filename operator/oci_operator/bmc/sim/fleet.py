@@ -32,6 +32,13 @@ class Faults:
     reject_credentials: bool = False  # every password is wrong
     soft_off_delay: float = 0.5  # seconds an OS takes to shut down after ACPI soft-off
     power_delay: float = 0.0  # seconds between a power command's acceptance and the power changing
+    # command -> IPMI completion code it is answered with instead of being done (an outside BMC that
+    # refuses, say, set_boot_device with 0xCC). Commands: get_power, power_on, power_off, power_cycle,
+    # power_reset, power_soft, set_boot_device, get_boot_device.
+    refuse: dict[str, int] = field(default_factory=dict)
+    # command -> how many more times it is acknowledged but not done (a command lost inside the BMC, or
+    # never sent by an operator killed after recording it: either way the power does not change)
+    lose: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -102,7 +109,31 @@ class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
             "faults": asdict(self.faults),
         }
 
+    def refused(self, command: str) -> int:
+        """The completion code this command is refused with (logged), or 0."""
+        code = self.faults.refuse.get(command, 0)
+        if code:
+            self.record("refused", f"{command}: 0x{code:02X}")
+        return code
+
+    def lost(self, command: str) -> bool:
+        """True (and logged) when this command is to be acknowledged without being done."""
+        with self.lock:
+            left = self.faults.lose.get(command, 0)
+            if left > 0:
+                self.faults.lose[command] = left - 1
+        if left > 0:
+            self.record("lost", command)
+        return left > 0
+
     # pyghmi's BMC hooks ---------------------------------------------------------------------------
+    def get_chassis_status(self, session: Any) -> None:
+        code = self.refused("get_power")
+        if code:
+            session.send_ipmi_response(code=code)
+            return
+        super().get_chassis_status(session)
+
     def _power(self, on: bool, transition: bool = True) -> None:
         """Every power change goes through here so the simulated server sees it."""
         changed = self.powered_on != on
@@ -136,16 +167,28 @@ class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
         self.record("power_changed", "on" if on else "off")
 
     def power_on(self) -> int:
+        if code := self.refused("power_on"):
+            return code
+        if self.lost("power_on"):
+            return 0
         self.record("power_on")
         self._power_after_command(True, transition=False)
         return 0
 
     def power_off(self) -> int:
+        if code := self.refused("power_off"):
+            return code
+        if self.lost("power_off"):
+            return 0
         self.record("power_off")
         self._power_after_command(False)
         return 0
 
     def power_cycle(self) -> int:
+        if code := self.refused("power_cycle"):
+            return code
+        if self.lost("power_cycle"):
+            return 0
         self.record("power_cycle")
         if not self.powered_on:
             return CC_NOT_IN_PRESENT_STATE
@@ -153,6 +196,10 @@ class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
         return 0
 
     def power_reset(self) -> int:
+        if code := self.refused("power_reset"):
+            return code
+        if self.lost("power_reset"):
+            return 0
         self.record("power_reset")
         if not self.powered_on:
             return CC_NOT_IN_PRESENT_STATE
@@ -160,6 +207,8 @@ class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
         return 0
 
     def power_shutdown(self) -> int:
+        if code := self.refused("power_soft"):
+            return code
         self.record("power_soft")
         if self.powered_on:
             timer = threading.Timer(self.faults.soft_off_delay, self._finish_soft_off)
@@ -175,8 +224,17 @@ class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
         self.record("get_boot_device")
         return self.boot_device
 
+    def get_system_boot_options(self, request: dict[str, Any], session: Any) -> None:
+        if code := self.refused("get_boot_device"):
+            session.send_ipmi_response(code=code)
+            return
+        super().get_system_boot_options(request, session)
+
     def set_system_boot_options(self, request: dict[str, Any], session: Any) -> None:
         data = request["data"]
+        if data and data[0] == 5 and (code := self.refused("set_boot_device")):
+            session.send_ipmi_response(code=code)
+            return
         if data and data[0] == 5 and len(data) > 1:
             self.boot_persistent = bool(data[1] & 0x40)  # IPMI boot flags: bit 6 of byte 1 is "persistent"
         super().set_system_boot_options(request, session)
