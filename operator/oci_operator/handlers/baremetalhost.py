@@ -273,11 +273,11 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
             forget_host(*key)
 
     @kopf.on.startup(registry=registry)
-    async def boot_server_certificate(logger: Logger, **_: Any) -> None:
+    async def boot_server_certificate(memo: Any, logger: Logger, **_: Any) -> None:
         # Installed agents pin it (issue 16, finding 9): made once, before any installation hands it over.
-        made = await asyncio.to_thread(k8s.ensure_boot_server_tls, config.system_namespace, tls.self_signed)
-        if made:
-            logger.info("made the boot server's certificate in %s", config.system_namespace)
+        # Made in the background: an API server still starting or a system namespace not there yet must
+        # not keep the operator from serving hosts (a failing startup handler holds every watch back).
+        memo.certificate_task = asyncio.create_task(_make_boot_server_certificate(config, logger))
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, id="host-secrets")
     async def drop_secrets(body: kopf.Body, **_: Any) -> None:
@@ -375,6 +375,27 @@ async def _recheck(host: BareMetalHost, delay: float) -> BareMetalHost | None:
             return None  # made invalid while deleting: nothing this operator can act on
         if _no_power_off(host) or time.monotonic() >= deadline:
             return host
+
+
+async def _make_boot_server_certificate(config: OperatorConfig, logger: Logger, retry: float = 10.0) -> None:
+    """Until the boot server's certificate exists; the failure is logged once, not at every try."""
+    warned = False
+    while True:
+        try:
+            made = await asyncio.to_thread(k8s.ensure_boot_server_tls, config.system_namespace, tls.self_signed)
+        except Exception as exc:  # the API server away, the namespace missing: try again
+            if not warned:
+                logger.error(
+                    "cannot make the boot server's certificate in %s (installed agents wait for it): %s",
+                    config.system_namespace,
+                    exc,
+                )
+                warned = True
+            await asyncio.sleep(retry)
+            continue
+        if made:
+            logger.info("made the boot server's certificate in %s", config.system_namespace)
+        return
 
 
 async def _sleep(stopped: kopf.DaemonStopped, woken: asyncio.Event, delay: float | None) -> None:
