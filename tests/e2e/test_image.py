@@ -44,7 +44,7 @@ def run_in(image: str, *cmd: str) -> str:
 
 def test_the_image_runs_both_commands_as_a_numeric_user(image: str) -> None:
     usage = run_in(image, "oci-operator", "--help")
-    assert "{run,bootserver,bmc-sim}" in usage
+    assert "{run,bootserver,cluster,bmc-sim}" in usage
     assert "usage: oci-operator bootserver" in run_in(image, "oci-operator", "bootserver", "--help")
     assert run_in(image, "id", "-u").strip() == "10001"
     config = json.loads(buildah("inspect", "--type", "image", image))["OCIv1"]["config"]
