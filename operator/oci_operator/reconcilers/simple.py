@@ -1,19 +1,10 @@
-"""Reconcile for kinds that, for now, only need their spec validated (NodeRole, OpenStackCluster)."""
+"""Status for an object that cannot be acted on: its body failed validation or a precondition."""
 
 from __future__ import annotations
 
-from ..api.v1alpha1.meta import Resource, StatusBase
+from ..api.v1alpha1.meta import StatusBase
 from ..conditions import set_condition
 from .outcome import Outcome, ready_transition_event, with_kstatus
-
-
-def reconcile_validated(obj: Resource, old: StatusBase) -> Outcome:
-    """The spec parsed, so the object is Ready; the status is never left empty."""
-    status = old.model_copy(deep=True)
-    status.observed_generation = obj.generation
-    status.conditions = set_condition(status.conditions, "Ready", "True", "Validated", "spec is valid", obj.generation)
-    status.conditions = with_kstatus(status.conditions, obj.generation)
-    return Outcome(status=status, events=[e for e in [ready_transition_event(old, status)] if e])
 
 
 def reconcile_invalid(generation: int, old: StatusBase, problem: str) -> Outcome:
