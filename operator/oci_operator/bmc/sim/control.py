@@ -8,6 +8,9 @@ POST /bmcs/NAME/faults          {"drop": 0.2, "silent": false, "delay": 0, "reje
                                  "lose": {"power_on": 1}}  (command -> times acknowledged but not done)
 POST /bmcs/NAME/power           {"on": true}   (the power button: no IPMI involved)
 POST /bmcs/NAME/credentials     {"username": "...", "password": "..."}
+POST /bmcs/NAME/agent           {"enabled": true, "delay": 1.0, "interval": 30, "fault": "message"}  (the
+                                 simulated server's stand-in node agent; "fault": "" clears it; a change
+                                 triggers a run at once)
 """
 
 from __future__ import annotations
@@ -38,6 +41,17 @@ _FAULT_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "refuse": ("refuse", _codes),
     "lose": ("lose", _codes),
 }
+
+
+_AGENT_FIELDS: dict[str, Callable[[Any], Any]] = {"enabled": bool, "delay": float, "interval": float, "fault": str}
+
+
+def _set_agent(bmc: VirtualBMC, body: dict[str, Any]) -> None:
+    if bmc.node is None:
+        raise ValueError("this BMC has no simulated server (start the simulator with --boot-server)")
+    for key, value in body.items():
+        setattr(bmc.node.agent_knobs, key, _AGENT_FIELDS[key]("" if value is None and key == "fault" else value))
+    bmc.node.agent.nudge()
 
 
 def _handler(fleet: Fleet) -> type[BaseHTTPRequestHandler]:
@@ -90,6 +104,8 @@ def _handler(fleet: Fleet) -> type[BaseHTTPRequestHandler]:
                     bmc.press_power_button(bool(body["on"]))
                 elif what == "credentials":
                     bmc.credentials = Credentials(str(body["username"]), str(body["password"]))
+                elif what == "agent":
+                    _set_agent(bmc, body)
                 else:
                     self._reply(HTTPStatus.NOT_FOUND, {"error": "unknown path"})
                     return

@@ -17,6 +17,7 @@ from ..credentials import CREDENTIALS_TYPE
 from . import control
 from .fleet import Credentials, Fleet
 from .node import SimulatedNode, hardware_for
+from .standin import AgentKnobs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +43,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="simulate the servers too: on power-on they PXE-boot from this boot server (http://HOST:PORT)",
     )
     parser.add_argument("--install-seconds", type=float, default=0.5, help="how long a simulated install takes")
+    parser.add_argument(
+        "--stand-in-agent",
+        action="store_true",
+        help="installed servers run a stand-in node agent (fetch the desired state, report convergence)",
+    )
+    parser.add_argument(
+        "--agent-delay", type=float, default=1.0, help="seconds the stand-in node agent takes to apply a state"
+    )
+    parser.add_argument(
+        "--agent-interval",
+        type=float,
+        default=30.0,
+        help="seconds between the stand-in agent's runs (the real agent's timer: 5 min)",
+    )
     parser.add_argument("--state-file", type=Path, help="write the fleet (ports, credentials, control URL) here")
     parser.add_argument(
         "--manifests", type=Path, help="write a Secret and a BareMetalHost per BMC here, ready for kubectl apply"
@@ -92,7 +107,10 @@ def run(args: argparse.Namespace) -> int:
         bmc.mac = mac_plus(args.first_mac, index)
         if args.boot_server:
             url = f"{args.boot_server.rstrip('/')}/boot.ipxe"
-            bmc.node = SimulatedNode(bmc, bmc.mac, url, hardware_for(index, bmc.mac), args.install_seconds)
+            knobs = AgentKnobs(args.stand_in_agent, delay=args.agent_delay, interval=args.agent_interval)
+            bmc.node = SimulatedNode(
+                bmc, bmc.mac, url, hardware_for(index, bmc.mac), args.install_seconds, agent_knobs=knobs
+            )
     fleet.start()
     server = control.serve(fleet, "127.0.0.1", args.control_port)
     control_url = f"http://127.0.0.1:{server.server_address[1]}"

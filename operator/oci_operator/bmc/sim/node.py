@@ -4,7 +4,8 @@ Firmware order is network first, then disk, unless the BMC was told a boot devic
 follows the real chain over HTTP: /boot.ipxe, the host's iPXE script, the kernel and initrd, the
 preseed (with the token from the script's kernel line, sent as HTTP Basic auth like the installer's
 wget does), then it makes the calls the preseed's early/late commands would make (the same POSTs as
-oci-report.sh). An installation leaves "Debian" on the disk, and the installer reboots.
+oci-report.sh, and the wget of the agent's credential). An installation leaves "Debian" on the disk,
+and the installer reboots. Debian booted from disk runs the stand-in node agent (standin.py).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from .standin import AgentKnobs, StandInAgent
 
 if TYPE_CHECKING:
     from .fleet import VirtualBMC
@@ -59,12 +62,21 @@ class SimulatedNode:
     install_seconds: float = 0.5
     os_installed: bool = False
     running: str = "off"  # off, firmware, installer, idle, os
-    agent_credential: str = field(default="", repr=False)  # what the installation handed the agent
+    agent_knobs: AgentKnobs = field(default_factory=AgentKnobs)
+    agent: StandInAgent = field(init=False, repr=False)  # holds what the installation handed the agent
     _generation: int = field(default=0, repr=False)
+
+    def __post_init__(self) -> None:
+        self.agent = StandInAgent(self.mac, self._log, self.agent_knobs)
+
+    def agent_status(self) -> dict[str, Any]:
+        """The stand-in agent's knobs and its last accepted report (no credential)."""
+        return {**asdict(self.agent_knobs), "lastReport": self.agent.last_report or None}
 
     def power_changed(self, on: bool) -> None:
         """Called by the BMC on every power transition: a new boot, or the end of the current one."""
         self._generation += 1
+        self.agent.nudge()  # the running agent's timer ends with this boot
         if not on:
             self.running = "off"
             return
@@ -95,6 +107,7 @@ class SimulatedNode:
             elif self.os_installed:
                 self.running = "os"
                 self._log("os_running", "Debian booted from /dev/sda")
+                self.agent.serve(lambda: self._alive(generation))
                 return
         self.running = "idle"
         self._log("no_boot_device")
@@ -148,6 +161,7 @@ class SimulatedNode:
         for token, event in _REPORT.findall(early):
             if event == "wiped":
                 self.os_installed = False
+                self.agent.forget()
             self._report(server, (auth[0], token), event)
         if not late:
             self.running = "idle"  # inspect and wipe jobs idle until the operator acts
@@ -158,7 +172,8 @@ class SimulatedNode:
         self.os_installed = True
         for path in _CREDENTIAL.findall(late):  # the agent's credential, as the late_command's wget takes it
             job = _REPORT.findall(late)[0][0]
-            self.agent_credential = json.loads(self._get(f"{server}/{path}", (auth[0], job)))["token"]
+            self.agent.forget()  # a new installation: a new credential, nothing cached
+            self.agent.credential = json.loads(self._get(f"{server}/{path}", (auth[0], job)))
         for token, event in _REPORT.findall(late):
             self._report(server, (auth[0], token), event)
         self._log("installer_reboot")
