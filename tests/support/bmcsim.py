@@ -78,6 +78,12 @@ class SimControl:
         result: dict[str, Any] = self._request(f"/bmcs/{bmc.name}/agent", knobs)["agent"]
         return result
 
+    def hardware(self, bmc: SimBMC, profile: dict[str, Any]) -> dict[str, Any]:
+        """Rebuild the simulated server (oci_operator/bmc/sim/hardware.py's profile); its next inspection
+        reports it. Returns the hardware it will report."""
+        result: dict[str, Any] = self._request(f"/bmcs/{bmc.name}/hardware", profile)["hardware"]
+        return result
+
 
 @contextmanager
 def bmc_sim(workdir: Path, count: int, *extra: str, wrapper: tuple[str, ...] = ()) -> Iterator[SimControl]:

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .hardware import HardwareProfile, disk_name, nic_mac
 from .standin import AgentKnobs, StandInAgent
 
 if TYPE_CHECKING:
@@ -33,22 +34,30 @@ _CREDENTIAL = re.compile(
 )
 
 
-def hardware_for(index: int, mac: str) -> dict[str, Any]:
-    """Deterministic hardware: a small SSD and a big disk, two NICs (the first boots)."""
+def hardware_for(index: int, mac: str, profile: HardwareProfile | None = None) -> dict[str, Any]:
+    """What inspection reports (status.hardware's shape): by default a small SSD and a big disk, two NICs
+    (the first boots); a profile sets product, RAM, CPUs, disks and NICs (hardware.py)."""
+    profile = profile or HardwareProfile()
+    disks = [group for group in profile.disks for _ in range(group.count)]
+    kinds = ["HDD" if disk.rotational else "SSD" for disk in disks]
+    # Serial numbers unique per host: the first disk of a kind keeps the plain one, others count on.
+    serials = [f"{kind}{index:05d}" + (f"-{kinds[:n].count(kind)}" if kind in kinds[:n] else "")
+               for n, kind in enumerate(kinds)]  # fmt: skip
     return {
-        "systemVendor": {"manufacturer": "oci-sim", "product": "SimServer 1U", "serialNumber": f"SIM{index:05d}"},
-        "cpu": {"arch": "x86_64", "model": "Simulated CPU @ 2.0GHz", "count": 8},
-        "ramMebibytes": 32768,
+        "systemVendor": {"manufacturer": profile.manufacturer, "product": profile.product,
+                         "serialNumber": f"SIM{index:05d}"},
+        "cpu": {"arch": "x86_64", "model": "Simulated CPU @ 2.0GHz", "count": profile.cpus},
+        "ramMebibytes": profile.ram_gib * 1024,
         "disks": [
-            {"name": "/dev/sda", "sizeBytes": 480 * 10**9, "model": "SIM-SSD", "rotational": False,
-             "serialNumber": f"SSD{index:05d}"},
-            {"name": "/dev/sdb", "sizeBytes": 4 * 10**12, "model": "SIM-HDD", "rotational": True,
-             "serialNumber": f"HDD{index:05d}"},
+            {"name": disk_name(n), "sizeBytes": disk.size_gb * 10**9,
+             "model": disk.model or ("SIM-HDD" if disk.rotational else "SIM-SSD"), "rotational": disk.rotational,
+             "serialNumber": serials[n]}
+            for n, disk in enumerate(disks)
         ],
         "nics": [
-            {"name": "eno1", "mac": mac, "speedMbps": 10000,
-             "lldp": {"switch": "sim-tor-1", "port": f"Ethernet{index}"}},
-            {"name": "eno2", "mac": "02" + mac[2:], "speedMbps": 10000},
+            {"name": f"eno{n + 1}", "mac": nic_mac(mac, n), "speedMbps": profile.nics.speed_mbps}
+            | ({"lldp": {"switch": "sim-tor-1", "port": f"Ethernet{index}"}} if n == 0 else {})
+            for n in range(profile.nics.count)
         ],
     }  # fmt: skip
 
@@ -63,11 +72,16 @@ class SimulatedNode:
     os_installed: bool = False
     running: str = "off"  # off, firmware, installer, idle, os
     agent_knobs: AgentKnobs = field(default_factory=AgentKnobs)
+    index: int = 0  # its number in the fleet: serial numbers, switch port
     agent: StandInAgent = field(init=False, repr=False)  # holds what the installation handed the agent
     _generation: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
         self.agent = StandInAgent(self.mac, self._log, self.agent_knobs)
+
+    def set_hardware(self, profile: HardwareProfile) -> None:
+        """What the next inspection reports (a server rebuilt with other parts)."""
+        self.hardware = hardware_for(self.index, self.mac, profile)
 
     def agent_status(self) -> dict[str, Any]:
         """The stand-in agent's knobs and its last accepted report (no credential)."""
