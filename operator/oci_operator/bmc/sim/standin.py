@@ -6,10 +6,11 @@ the credential as a Bearer token, the desired state fetched with its ETag, the r
 /convergence, a rotated credential adopted from the X-OCI-Agent-Credential header. Applying is a
 configurable delay; a fault knob makes every run report a failed resource until it is cleared.
 
-Runs come at boot and then every `interval` seconds (the real timer: 1 min after boot, then every
-5 min). A run whose desired state is unchanged (304) and whose outcome is the one already reported
-sends nothing: the real agent would send the same report with a newer time, and the simulator's timer
-runs far faster than 5 minutes, so those reports would be load and nothing else.
+Runs come `interval` seconds after boot and then every `interval` seconds (the real timer: 1 min
+after boot, then every 5 min), and at once when a knob changes. A run whose desired state is
+unchanged (304) and whose outcome is the one already reported sends nothing: the real agent would
+send the same report with a newer time, and the simulator's timer runs far faster than 5 minutes,
+so those reports would be load and nothing else.
 """
 
 from __future__ import annotations
@@ -59,15 +60,20 @@ class StandInAgent:
         self._wake.set()
 
     def serve(self, alive: Callable[[], bool]) -> None:
-        """The timer: a run at boot, then one every `interval` seconds, while this boot lasts."""
-        while alive() and self.credential:
+        """The timer, while this boot lasts: a run `interval` seconds after boot (the real timer waits a
+        minute: the operator may not have caught up with the installation yet), then every `interval`
+        seconds, and at once when nudged."""
+        self._wake.clear()
+        while True:
+            self._wake.wait(self.knobs.interval)
             self._wake.clear()
+            if not (alive() and self.credential):
+                return
             try:
                 if self.knobs.enabled:
                     self.run_once(alive)
             except Exception as exc:  # a broken run must not end the timer, as with systemd
                 self.log("agent_error", repr(exc)[:500])
-            self._wake.wait(self.knobs.interval)
 
     def _call(self, path: str, body: bytes | None = None, etag: str | None = None) -> tuple[int, bytes, dict[str, str]]:
         config = {"mac": self.mac.replace(":", "-")}
