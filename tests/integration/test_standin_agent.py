@@ -13,8 +13,8 @@ import pytest
 
 from support.bmcsim import SimControl, bmc_sim
 from support.bootserver import BootServerProcess
-from support.hosts import converged, provisioned_host, status
-from support.kube import Kube, condition
+from support.hosts import converged, noderole_ready, provisioned_host, status
+from support.kube import Kube
 from support.operator_process import OperatorProcess
 from support.waiting import wait_for
 
@@ -44,14 +44,6 @@ def role(motd: str) -> dict[str, Any]:
     }
 
 
-def role_ready(kube: Kube, namespace: str) -> tuple[str, str, dict[str, int]] | None:
-    obj = kube.get(namespace, "NodeRole", "web")
-    cond = condition(obj, "Ready")
-    if cond is None or obj["status"].get("observedGeneration") != obj["metadata"]["generation"]:
-        return None
-    return cond["status"], cond["reason"], obj["status"].get("hosts", {})
-
-
 def applied(kube: Kube, namespace: str, name: str) -> str | None:
     """The hash the agent reported applying, when it is the host's current desired state."""
     current = status(kube, namespace, name)
@@ -67,7 +59,7 @@ def test_a_role_converges_through_the_stand_in_agent_and_its_fault_shows_until_c
     provisioned_host(kube, namespace, "web-1", bmc, "web")
     healthy = ("True", "Converged", {"desired": 1, "converged": 1, "failed": 0})
     wait_for(lambda: (converged(kube, namespace, "web-1") or ("",))[0] == "True", TIMEOUT, "the host converged")
-    wait_for(lambda: role_ready(kube, namespace) == healthy, TIMEOUT, "the role converged")
+    wait_for(lambda: noderole_ready(kube, namespace, "web") == healthy, TIMEOUT, "the role converged")
     first = applied(kube, namespace, "web-1")
     assert first, status(kube, namespace, "web-1")
     report = status(kube, namespace, "web-1")["convergence"]
@@ -84,7 +76,7 @@ def test_a_role_converges_through_the_stand_in_agent_and_its_fault_shows_until_c
     )  # fmt: skip
     second = wait_for(lambda: (h := applied(kube, namespace, "web-1")) and h != first and h, TIMEOUT, "re-applied")
     assert status(kube, namespace, "web-1")["desiredState"]["hash"] == second
-    wait_for(lambda: role_ready(kube, namespace) == healthy, TIMEOUT, "the role converged again")
+    wait_for(lambda: noderole_ready(kube, namespace, "web") == healthy, TIMEOUT, "the role converged again")
 
     # The fault knob: a failed resource on the host and on its role, until it is cleared.
     agents.agent(bmc, fault=FAULT)
@@ -93,10 +85,12 @@ def test_a_role_converges_through_the_stand_in_agent_and_its_fault_shows_until_c
     )
     assert cond[0] == "False"
     assert FAULT in cond[2]
-    ready = wait_for(lambda: (r := role_ready(kube, namespace)) and r[0] == "False" and r, TIMEOUT, "role failing")
+    ready = wait_for(
+        lambda: (r := noderole_ready(kube, namespace, "web")) and r[0] == "False" and r, TIMEOUT, "role failing"
+    )
     assert ready[2] == {"desired": 1, "converged": 0, "failed": 1}, ready
 
     agents.agent(bmc, fault="")
     wait_for(lambda: (converged(kube, namespace, "web-1") or ("",))[1] == "Converged", TIMEOUT, "the host healed")
-    wait_for(lambda: role_ready(kube, namespace) == healthy, TIMEOUT, "the role healed")
+    wait_for(lambda: noderole_ready(kube, namespace, "web") == healthy, TIMEOUT, "the role healed")
     assert operator.process.poll() is None
