@@ -4,8 +4,11 @@ profile set at run time through the simulator's control API is what the next ins
 
 from __future__ import annotations
 
+import urllib.error
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from support.bootserver import BootServerProcess
 from support.cloud import COMPUTE, CONTROLLER, SMALL, STORAGE, cloud_fleet
@@ -52,6 +55,10 @@ def test_inspected_hosts_report_the_hardware_their_profile_gave_them(
     with cloud_fleet(tmp_path / "fleet", bootserver.url, profiles, prefix="hw", first_mac="52:54:00:c3:00:00") as fleet:
         names = list(fleet.bmcs)
         assert fleet.control.hardware(fleet.bmcs[names[3]], REBUILT)["ramMebibytes"] == 384 * 1024
+        with pytest.raises(urllib.error.HTTPError) as refused:  # a bad profile changes nothing and says why
+            fleet.control.hardware(fleet.bmcs[names[3]], {"ramGiB": 64, "disk": []})
+        assert refused.value.code == 400
+        assert "disk: Extra inputs are not permitted" in refused.value.read().decode()
         fleet.create_hosts(kube, namespace)
         available = ("True", "Available")
         wait_for(lambda: all(ready(kube, namespace, n) == available for n in names), TIMEOUT, "all inspected")

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from oci_operator.k8s.client import ROTATE_AGENT_CREDENTIAL
 from support.bmcsim import SimControl, bmc_sim
 from support.bootserver import BootServerProcess
-from support.hosts import converged, noderole_ready, provisioned_host, status
+from support.hosts import converged, host_secret, noderole_ready, provisioned_host, status
 from support.kube import Kube
 from support.operator_process import OperatorProcess
 from support.waiting import wait_for
@@ -93,4 +94,13 @@ def test_a_role_converges_through_the_stand_in_agent_and_its_fault_shows_until_c
     agents.agent(bmc, fault="")
     wait_for(lambda: (converged(kube, namespace, "web-1") or ("",))[1] == "Converged", TIMEOUT, "the host healed")
     wait_for(lambda: noderole_ready(kube, namespace, "web") == healthy, TIMEOUT, "the role healed")
+
+    # Credential rotation, as the real agent does it: the successor offered over HTTPS is adopted, its
+    # first use retires the old one, and the agent goes on reporting with it.
+    kube.annotate(namespace, "BareMetalHost", "web-1", {ROTATE_AGENT_CREDENTIAL: "now"})
+    offered = wait_for(lambda: (host_secret(kube, namespace, "web-1", "agent") or {}).get("next"), TIMEOUT, "offered")
+    wait_for(lambda: host_secret(kube, namespace, "web-1", "agent") == {"token": offered}, TIMEOUT, "promoted")
+    assert "node_agent_credential_rotated" in agents.log(bmc)
+    agents.agent(bmc, fault=FAULT)
+    wait_for(lambda: (converged(kube, namespace, "web-1") or ("",))[1] == "ResourcesFailed", TIMEOUT, "reported")
     assert operator.process.poll() is None
