@@ -9,8 +9,8 @@ from typing import Any
 from support.bmcsim import SimControl
 from support.bootserver import BootServerProcess
 from support.debian_root import DebianRoot
-from support.hosts import agent_installed, converged, provisioned_host, status
-from support.kube import Kube, condition
+from support.hosts import agent_installed, converged, noderole_ready, provisioned_host, status
+from support.kube import Kube
 from support.operator_process import OperatorProcess
 from support.waiting import wait_for
 
@@ -39,11 +39,7 @@ def edit(kube: Kube, namespace: str, template: str) -> None:
 
 
 def role_ready(kube: Kube, namespace: str) -> tuple[str, str, dict[str, int]] | None:
-    obj = kube.get(namespace, "NodeRole", "motd")
-    cond = condition(obj, "Ready")
-    if cond is None or obj["status"].get("observedGeneration") != obj["metadata"]["generation"]:
-        return None
-    return cond["status"], cond["reason"], obj["status"].get("hosts", {})
+    return noderole_ready(kube, namespace, "motd")
 
 
 def test_editing_a_role_rerenders_and_the_agent_converges_it(

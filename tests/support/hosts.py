@@ -133,6 +133,15 @@ def converged(kube: Kube, namespace: str, name: str) -> tuple[str, str, str] | N
     return (cond["status"], cond["reason"], cond["message"]) if cond else None
 
 
+def noderole_ready(kube: Kube, namespace: str, name: str) -> tuple[str, str, dict[str, int]] | None:
+    """A NodeRole's Ready status, reason and host counts, once it has judged its current generation."""
+    obj = kube.get(namespace, "NodeRole", name)
+    cond = condition(obj, "Ready")
+    if cond is None or obj["status"].get("observedGeneration") != obj["metadata"]["generation"]:
+        return None
+    return cond["status"], cond["reason"], obj["status"].get("hosts", {})
+
+
 def desired_state_served(base_url: str, mac: str, token: str, certificate: str = "") -> bool:
     """The boot server has the host's rendered desired state (its cache follows the API by a moment);
     over HTTPS, trusting `certificate` only, as the agent does."""
