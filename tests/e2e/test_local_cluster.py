@@ -21,7 +21,16 @@ import yaml
 
 from support.bmcsim import bmc_sim
 from support.chart import render
-from support.hosts import host_manifest, secret_manifest, state
+from support.debian_root import base_root, debian_root
+from support.hosts import (
+    boot_server_certificate,
+    converged,
+    desired_state_served,
+    host_manifest,
+    secret_manifest,
+    state,
+    token_of,
+)
 from support.kube import REPO
 from support.local_cluster import LocalCluster, build_image, local_cluster, require_node
 from support.waiting import wait_for
@@ -40,6 +49,7 @@ OTHER = {
 }
 NOT_APPLIED = {"ServiceMonitor", "PrometheusRule"}
 PLURALS = ("baremetalhosts", "noderoles", "openstackclusters")
+SYSTEM = "oci-system"  # the chart's default system namespace (host tokens, the boot server's certificate)
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +117,23 @@ def sim_in_node(cluster: LocalCluster, url: str) -> Any:
     return json.loads(out.stdout)
 
 
+def converge_through_the_agent(cluster: LocalCluster, ns: str, name: str, mac: str, workdir: Path) -> None:
+    """The installed node, stood in for by a Debian root with the real agent and what the installation handed
+    it (credential, the boot server's certificate): one agent run against the pod's HTTPS agent port converges
+    its NodeRole, and the in-cluster operator records it (Converged=True)."""
+    kube = cluster.kube
+    token, certificate = token_of(kube, ns, name, SYSTEM), boot_server_certificate(kube, SYSTEM)
+    agents = f"{cluster.node_ip}:8443"
+    wait_for(lambda: desired_state_served(f"https://{agents}", mac, token, certificate), TIMEOUT,
+             f"{name}'s desired state served by the pod")  # fmt: skip
+    with debian_root(base_root(), workdir) as root:
+        root.install_agent(agents, mac, name, token, certificate)
+        code, report, output = root.run_agent()
+        assert code == 0, output[-3000:]
+        assert (root.path / "etc/motd").read_text() == f"{name} in a pod\n", report
+    wait_for(lambda: (converged(kube, ns, name) or ("",))[0] == "True", TIMEOUT, f"{name} Converged")
+
+
 def provision_a_host(cluster: LocalCluster, ns: str, workdir: Path) -> list[str]:
     """A simulated server (its BMC on the node's loopback, its PXE client fetching from the pod's boot server)
     registered from a Secret and provisioned by the in-cluster operator; returns the secrets that must
@@ -130,6 +157,7 @@ def provision_a_host(cluster: LocalCluster, ns: str, workdir: Path) -> list[str]
         wait_for(
             lambda: state(kube, ns, "kc-1") == "provisioned", TIMEOUT, "kc-1 provisioned by the in-cluster operator"
         )
+        converge_through_the_agent(cluster, ns, "kc-1", bmc.mac, workdir / "debian")
         # Unregister while the simulated server still answers: the in-pod operator powers it off (the default
         # powerOffOnDelete) and its finalizer lets go.
         kube.delete(ns, "BareMetalHost", "kc-1")
