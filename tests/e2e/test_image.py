@@ -1,5 +1,5 @@
-"""The container image builds here, with no registry: hack/build-image makes a Debian bookworm base
-with debootstrap, imports it with buildah, and builds the Dockerfile on it; the result runs
+"""The container image builds here, with no registry: hack/build-image imports the cached Debian bookworm
+root (hack/ensure-debian-root) with buildah as the base and builds the Dockerfile on it; the result runs
 `oci-operator --help` as its numeric non-root user and carries what the boot server serves."""
 
 from __future__ import annotations

@@ -4,13 +4,14 @@ Deployment becomes Available with both containers running and probed, its metric
 Service, the in-cluster operator drives simulated BMCs and provisions a host through the in-pod boot server,
 the logs are clean, and deleting the release leaves nothing behind.
 
-Opt-in (OCI_E2E_LOCAL_CLUSTER=1): a cold run builds kubelet, kube-proxy and kube-scheduler (many minutes on
-2 cores) and the image; see docs/local-cluster.md."""
+Runs in CI: hack/test builds the image in the background while the Kubernetes binaries build (all six in one
+go build, cold); see docs/local-cluster.md for the cold and warm costs."""
 
 from __future__ import annotations
 
 import json
-import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,16 +21,19 @@ import yaml
 
 from support.bmcsim import bmc_sim
 from support.chart import render
-from support.hosts import host_manifest, secret_manifest, state
-from support.kube import REPO
-from support.local_cluster import LocalCluster, build_image, local_cluster
-from support.netns import require_netns
-from support.waiting import wait_for
-
-pytestmark = pytest.mark.skipif(
-    os.environ.get("OCI_E2E_LOCAL_CLUSTER") != "1",
-    reason="opt-in (OCI_E2E_LOCAL_CLUSTER=1): a cold run builds the node binaries and the image",
+from support.debian_root import base_root, debian_root
+from support.hosts import (
+    boot_server_certificate,
+    converged,
+    desired_state_served,
+    host_manifest,
+    secret_manifest,
+    state,
+    token_of,
 )
+from support.kube import REPO
+from support.local_cluster import LocalCluster, build_image, local_cluster, require_node
+from support.waiting import wait_for
 
 IMAGE = "localhost/oci-operator:local-cluster"
 IMAGE_VALUES = {"image": {"registry": "localhost", "repository": "oci-operator", "tag": "local-cluster"}}
@@ -44,11 +48,13 @@ OTHER = {
     },
 }
 NOT_APPLIED = {"ServiceMonitor", "PrometheusRule"}
+PLURALS = ("baremetalhosts", "noderoles", "openstackclusters")
+SYSTEM = "oci-system"  # the chart's default system namespace (host tokens, the boot server's certificate)
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    require_netns()  # root: network namespace, containerd, cgroups
+    require_node()  # root, cgroup v1, containerd
     with local_cluster(tmp_path_factory.mktemp("local-cluster")) as running:
         build_image(IMAGE)
         running.load_image(IMAGE, tmp_path_factory.mktemp("image"))
@@ -68,6 +74,11 @@ def deployment_available(cluster: LocalCluster, ns: str, name: str) -> bool:
         return False
     conditions = json.loads(out.stdout).get("status", {}).get("conditions", [])
     return any(c["type"] == "Available" and c["status"] == "True" for c in conditions)
+
+
+def kept_on_uninstall(doc: dict[str, Any]) -> bool:
+    annotations = doc["metadata"].get("annotations") or {}
+    return bool(annotations.get("helm.sh/resource-policy") == "keep")
 
 
 def pod_of(cluster: LocalCluster, ns: str) -> dict[str, Any]:
@@ -97,6 +108,32 @@ def error_lines(log: str) -> list[str]:
     return bad
 
 
+def sim_in_node(cluster: LocalCluster, url: str) -> Any:
+    """GET a JSON answer from the BMC simulator's control API (on the node's loopback)."""
+    fetch = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())"
+    out = subprocess.run(cluster.in_node(sys.executable, "-c", fetch, url), capture_output=True, text=True,
+                         timeout=60, check=False)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def converge_through_the_agent(cluster: LocalCluster, ns: str, name: str, mac: str, workdir: Path) -> None:
+    """The installed node, stood in for by a Debian root with the real agent and what the installation handed
+    it (credential, the boot server's certificate): one agent run against the pod's HTTPS agent port converges
+    its NodeRole, and the in-cluster operator records it (Converged=True)."""
+    kube = cluster.kube
+    token, certificate = token_of(kube, ns, name, SYSTEM), boot_server_certificate(kube, SYSTEM)
+    agents = f"{cluster.node_ip}:8443"
+    wait_for(lambda: desired_state_served(f"https://{agents}", mac, token, certificate), TIMEOUT,
+             f"{name}'s desired state served by the pod")  # fmt: skip
+    with debian_root(base_root(), workdir) as root:
+        root.install_agent(agents, mac, name, token, certificate)
+        code, report, output = root.run_agent()
+        assert code == 0, output[-3000:]
+        assert (root.path / "etc/motd").read_text() == f"{name} in a pod\n", report
+    wait_for(lambda: (converged(kube, ns, name) or ("",))[0] == "True", TIMEOUT, f"{name} Converged")
+
+
 def provision_a_host(cluster: LocalCluster, ns: str, workdir: Path) -> list[str]:
     """A simulated server (its BMC on the node's loopback, its PXE client fetching from the pod's boot server)
     registered from a Secret and provisioned by the in-cluster operator; returns the secrets that must
@@ -120,12 +157,19 @@ def provision_a_host(cluster: LocalCluster, ns: str, workdir: Path) -> list[str]
         wait_for(
             lambda: state(kube, ns, "kc-1") == "provisioned", TIMEOUT, "kc-1 provisioned by the in-cluster operator"
         )
-        # Unregister while the simulated server still answers: the operator's finalizer must let go. Paused
-        # (let go without a power-off, the documented way): in a pod the power-off-on-delete of a just
-        # provisioned host waited silently for minutes (reported; operator code, not this test's subject).
-        kube.annotate(ns, "BareMetalHost", "kc-1", {"paused.oci.openstack.org": "e2e"})
+        converge_through_the_agent(cluster, ns, "kc-1", bmc.mac, workdir / "debian")
+        # Unregister while the simulated server still answers: the in-pod operator powers it off (the default
+        # powerOffOnDelete) and its finalizer lets go.
         kube.delete(ns, "BareMetalHost", "kc-1")
-        wait_for(lambda: not kube.exists(ns, "BareMetalHost", "kc-1"), TIMEOUT, "kc-1 deleted (finalizer released)")
+        try:
+            wait_for(lambda: not kube.exists(ns, "BareMetalHost", "kc-1"), 300, "kc-1 deleted (finalizer released)")
+        except AssertionError as exc:
+            operator = logs_of(cluster, ns, pod_of(cluster, ns)["metadata"]["name"], "operator")
+            raise AssertionError(f"{exc}\n{kube.get(ns, 'BareMetalHost', 'kc-1')}\n{operator[-6000:]}") from exc
+        # Powered off, once: the simulator's control API listens in the node's namespace.
+        commands = [entry["command"] for entry in sim_in_node(cluster, f"{sim.url}/bmcs/{bmc.name}/log")]
+        assert sim_in_node(cluster, f"{sim.url}/bmcs/{bmc.name}")["poweredOn"] is False, commands[-10:]
+        assert commands.count("power_off") == 1, commands[-10:]
         # Roles too, while the operator runs (docs/install.md): after it is gone their finalizer would stay.
         kube.delete(ns, "NodeRole", "motd")
         wait_for(lambda: not kube.exists(ns, "NodeRole", "motd"), TIMEOUT, "motd deleted (finalizer released)")
@@ -140,8 +184,12 @@ def test_the_chart_runs_in_a_real_cluster(cluster: LocalCluster, values: dict[st
     if values:
         overrides["operator"] = {"watchNamespaces": [ns], "logFormat": "text"}
     docs = [d for d in render(tmp_path, overrides, namespace=ns, name="oci") if d["kind"] not in NOT_APPLIED]
+    docs.sort(key=lambda d: d["kind"] != "Namespace")  # as helm installs: the system namespace before its Roles
     manifest = tmp_path / "release.yaml"
     manifest.write_text(yaml.safe_dump_all(docs))
+    # What `helm uninstall` deletes: all but what the chart keeps (the system namespace, with hosts' Secrets).
+    release = tmp_path / "uninstall.yaml"
+    release.write_text(yaml.safe_dump_all([d for d in docs if not kept_on_uninstall(d)]))
     applied = cluster.kubectl("apply", "-f", str(manifest))
     assert applied.returncode == 0, applied.stderr
     deployment = next(d["metadata"]["name"] for d in docs if d["kind"] == "Deployment")
@@ -174,10 +222,16 @@ def test_the_chart_runs_in_a_real_cluster(cluster: LocalCluster, values: dict[st
             assert secret not in log, f"a BMC password in the {container} log"
 
     # The token Secrets go with their ServiceAccounts (the token controller), hence --ignore-not-found.
-    deleted = cluster.kubectl("delete", "--ignore-not-found", "-f", str(manifest), "--wait=true", "--timeout=300s")
+    deleted = cluster.kubectl("delete", "--ignore-not-found", "-f", str(release), "--wait=true", "--timeout=300s")
     assert deleted.returncode == 0, deleted.stderr
     wait_for(lambda: json.loads(cluster.kubectl("-n", ns, "get", "pods", "-o", "json").stdout)["items"] == [],
              TIMEOUT, "no pods left")  # fmt: skip
+    # Nothing the operator holds with a finalizer outlives it (an object left so would never go away).
+    held = cluster.kubectl("get", ",".join(f"{p}.oci.openstack.org" for p in PLURALS), "-A", "-o", "json")
+    assert held.returncode == 0, held.stderr
+    stuck = [(i["kind"], i["metadata"]["namespace"], i["metadata"]["name"], i["metadata"]["finalizers"])
+             for i in json.loads(held.stdout)["items"] if i["metadata"].get("finalizers")]  # fmt: skip
+    assert stuck == [], f"finalizer-stuck after the release was deleted: {stuck}"
     gone = cluster.kubectl("delete", "namespace", ns, "--wait=true", "--timeout=300s")
     assert gone.returncode == 0, gone.stderr  # a finalizer-stuck object would keep the namespace
     assert cluster.kubectl("get", "namespace", ns).returncode != 0
