@@ -3,6 +3,8 @@ and kopf's own errors counted."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import hashlib
 import json
 import logging
@@ -16,6 +18,7 @@ from ..k8s import client as k8s
 from ..metrics import HANDLER_FAILURES
 
 DIFFBASE_KEY = "last-handled-configuration"
+IO_THREADS = 16
 
 
 class HashedDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
@@ -69,7 +72,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         )
 
     @kopf.on.startup(registry=registry)
-    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.persistence.finalizer = FINALIZER
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=KOPF_PREFIX)
         settings.persistence.diffbase_storage = HashedDiffBaseStorage(prefix=KOPF_PREFIX, key=DIFFBASE_KEY)
@@ -82,3 +85,10 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.watching.connect_timeout = 30
+        # Many objects: every blocking call (the API client, render workers' hand-off) goes through the
+        # loop's default pool, which asyncio sizes at cores + 4 (6 here): calls that mostly wait on the
+        # network queue behind each other. kopf's own sync work gets its pool too.
+        settings.execution.max_workers = IO_THREADS
+        asyncio.get_running_loop().set_default_executor(
+            concurrent.futures.ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="oci-io")
+        )
