@@ -103,12 +103,12 @@ def create_tasks(clients: Clients, namespace: str, fleet: list[tuple[str, str, s
     """One task per host: its Secret, then the host (as `kubectl apply` of the two would)."""
 
     def task(name: str, address: str, username: str, password: str) -> Callable[[], None]:
+        secret = secret_manifest(f"{name}-bmc", username, password)
+        manifest = host_manifest(name, address, f"{name}-bmc", online=True)  # here: its MAC counter is not thread-safe
+
         def run() -> None:
             api = clients.api()
-            client.CoreV1Api(api).create_namespaced_secret(
-                namespace, secret_manifest(f"{name}-bmc", username, password)
-            )
-            manifest = host_manifest(name, address, f"{name}-bmc", online=True)
+            client.CoreV1Api(api).create_namespaced_secret(namespace, secret)
             client.CustomObjectsApi(api).create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, manifest)
             clients.count(("POST", "secrets", ""))
             clients.count(("POST", PLURAL, ""))
@@ -318,9 +318,27 @@ def flips(kube: Kube, fleet: SimControl, namespace: str, count: int, timeout: fl
     return latencies
 
 
+class Figures(dict[str, Any]):
+    """Printed (and saved) as they come: a late failure keeps the figures measured before it."""
+
+    def __init__(self, output: Path | None, **first: Any) -> None:
+        super().__init__()
+        self.output = output
+        for key, value in first.items():
+            self[key] = value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        print(f"  {key}: {json.dumps(value)}", flush=True)
+        if self.output:
+            self.output.write_text(json.dumps(self, indent=1) + "\n")
+
+
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     n = args.hosts
-    figures: dict[str, Any] = {"hosts": n, "load_at_start": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
+    figures = Figures(
+        args.output, **{"hosts": n, "load_at_start": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
+    )
     with api_server(workdir / "apiserver") as kubeconfig:
         kube = Kube.connect(kubeconfig)
         kube.apply_crds()
@@ -419,10 +437,7 @@ def main() -> int:
             import shutil
 
             shutil.rmtree(workdir, ignore_errors=True)
-    text = json.dumps(figures, indent=1)
-    print(text)
-    if args.output:
-        args.output.write_text(text + "\n")
+    print(json.dumps(figures, indent=1))
     return 0 if "bring_up_s" in figures else 1
 
 
