@@ -19,6 +19,9 @@ from ..metrics import HANDLER_FAILURES
 
 DIFFBASE_KEY = "last-handled-configuration"
 IO_THREADS = 16
+# Kinds with no create/update handlers (a watch-event handler wakes their daemons): kopf would still
+# store a diff base on each object after its creation, one more write per host for nothing.
+WATCHED_ONLY = frozenset({"BareMetalHost"})
 
 
 class HashedDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
@@ -39,6 +42,11 @@ class HashedDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
         digest = hashlib.sha256(json.dumps(essence, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
         return cast(kopf.BodyEssence, {"sha256": digest})
 
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
+        if body.get("kind") in WATCHED_ONLY:
+            return  # nothing compares it: no write of it on every host
+        super().store(body=body, patch=patch, essence=essence)
+
 
 class CountErrors(logging.Handler):
     """kopf's errors (a handler's exception, a patch the API server refused) as a metric, by kind."""
@@ -47,6 +55,14 @@ class CountErrors(logging.Handler):
         ref = getattr(record, "k8s_ref", None)
         kind = ref.get("kind") if isinstance(ref, dict) else None
         HANDLER_FAILURES.labels(str(kind or "-")).inc()
+
+
+class QuietWatchEvents(logging.Filter):
+    """kopf logs every handler's success; the host wake-up runs on every watch event of every host (a
+    fleet's status writes): its successes are noise, one log line per write. Failures still show."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().endswith("Handler 'wake' succeeded.")
 
 
 def count_kopf_errors() -> None:
@@ -77,6 +93,9 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=KOPF_PREFIX)
         settings.persistence.diffbase_storage = HashedDiffBaseStorage(prefix=KOPF_PREFIX, key=DIFFBASE_KEY)
         count_kopf_errors()
+        objects = logging.getLogger("kopf.objects")
+        if not any(isinstance(f, QuietWatchEvents) for f in objects.filters):
+            objects.addFilter(QuietWatchEvents())
         # Events are posted only where a reconciler asks for one (no Event per retry or log line), from us.
         settings.posting.loggers = False
         settings.posting.reporting_component = "oci-operator"
