@@ -381,6 +381,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 figures["idle_reads_per_min"] = round(
                     sum(v for k, v in idle.items() if k[0] in ("GET", "LIST") and k[1]) / minutes, 1
                 )
+                figures["idle_requests_per_min"] = {k: round(v / minutes, 1) for k, v in shown(idle, 1).items()}
                 figures["idle_cpu_percent"] = round(100 * (cpu_after - cpu_before) / (t1 - t0), 1)
                 figures["idle_rss_mib"] = round(proc.rss_mib(), 1)
                 figures["idle_window_s"] = round(t1 - t0)

@@ -57,12 +57,15 @@ class CountErrors(logging.Handler):
         HANDLER_FAILURES.labels(str(kind or "-")).inc()
 
 
+QUIET = ("Handler 'wake' succeeded.", "Indexer 'boot_macs' succeeded.", "Indexer 'noderoles' succeeded.")
+
+
 class QuietWatchEvents(logging.Filter):
-    """kopf logs every handler's success; the host wake-up runs on every watch event of every host (a
-    fleet's status writes): its successes are noise, one log line per write. Failures still show."""
+    """kopf logs every handler's success; the host wake-up and the indexes run on every watch event of
+    every host (a fleet's status writes): their successes are noise, a log line per write. Failures show."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().endswith("Handler 'wake' succeeded.")
+        return not record.getMessage().endswith(QUIET)
 
 
 def count_kopf_errors() -> None:
