@@ -17,6 +17,7 @@ import pytest
 
 from conftest import FAST_OPERATOR
 from support.bmcsim import SimControl
+from support.chart import render
 from support.hosts import create_host, settled
 from support.kube import Kube
 from support.operator_process import free_port, http_get, start, stop
@@ -112,3 +113,22 @@ def test_a_standby_acts_within_30s_of_the_leaders_sigkill_and_never_two_at_once(
         text = replicas.text(pid)
         if "sending" in text:
             assert text.index("leading: holding Lease") < text.index("sending"), f"replica {pid} sent while standing by"
+
+
+def test_the_chart_runs_two_replicas_with_leader_election_and_lease_rbac(tmp_path: Path) -> None:
+    docs = render(tmp_path, {"operator": {"replicas": 2}}, namespace="oci")
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    assert deployment["spec"]["replicas"] == 2
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--leader-elect" in args
+    assert "--lease-name=oci-operator" in args
+    role = next(d for d in docs if d["kind"] == "Role" and d["metadata"]["name"].endswith("-lease"))
+    assert role["metadata"]["namespace"] == "oci-system"
+    assert role["rules"] == [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                              "verbs": ["get", "create", "update"]}]  # fmt: skip
+    single = render(tmp_path, None, namespace="oci")
+    assert not [d for d in single if d["metadata"]["name"].endswith("-lease")]
+    assert (
+        "--leader-elect"
+        not in next(d for d in single if d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    )
