@@ -8,6 +8,7 @@ boot server / nginx (1.0 = as fast as nginx; lower is better). RSS is read after
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -68,6 +69,22 @@ def rss_mib(pids: list[int]) -> float:
     return total / 1024
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far (from /proc)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def timed_storm(base: str, clients: int, workdir: Path, pids: list[int]) -> tuple[float, float]:
+    """Wall seconds of one storm, and the server's CPU seconds spent on it."""
+    before = cpu_seconds(pids)
+    took = storm(base, clients, workdir)
+    return took, cpu_seconds(pids) - before
+
+
 def children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
     return [int(p) for p in out.split()]
@@ -90,9 +107,15 @@ def main() -> int:
             wait_for(lambda: nginx.poll() is None and (work / "nginx" / "nginx.pid").exists(), 10, "nginx")
             with boot_server(kubeconfig, work / "bs", "--no-dhcp", images=NETBOOT) as server:
                 results: dict[str, list[float]] = {"bootserver": [], "nginx": []}
+                cpu: dict[str, list[float]] = {"bootserver": [], "nginx": []}
+                nginx_pids = [nginx.pid, *children(nginx.pid)]
                 for _ in range(args.rounds):
-                    results["bootserver"].append(storm(f"{server.url}/v1/images", args.clients, work))
-                    results["nginx"].append(storm(f"http://127.0.0.1:{port}", args.clients, work))
+                    took, spent = timed_storm(f"{server.url}/v1/images", args.clients, work, [server.process.pid])
+                    results["bootserver"].append(took)
+                    cpu["bootserver"].append(spent)
+                    took, spent = timed_storm(f"http://127.0.0.1:{port}", args.clients, work, nginx_pids)
+                    results["nginx"].append(took)
+                    cpu["nginx"].append(spent)
                 boot_rss = rss_mib([server.process.pid])
                 nginx_rss = rss_mib([nginx.pid, *children(nginx.pid)])
         finally:
@@ -107,7 +130,12 @@ def main() -> int:
         print(f"  {name:10s} {median:6.2f} s  {total / median:5.2f} GiB/s   rounds: {rounds}")
     ratio = statistics.median(results["bootserver"]) / statistics.median(results["nginx"])
     print(f"  ratio boot server / nginx (wall time): {ratio:.2f}")
+    per_gib = {name: statistics.median(spent) / total for name, spent in cpu.items()}
+    for name, value in per_gib.items():
+        print(f"  {name:10s} CPU {value:6.2f} s per GiB served (median round; user + system, all its processes)")
+    print(f"  ratio boot server / nginx (CPU per GiB): {per_gib['bootserver'] / max(per_gib['nginx'], 1e-9):.2f}")
     print(f"  RSS after the run: boot server {boot_rss:.0f} MiB, nginx (master + workers) {nginx_rss:.0f} MiB")
+    print(f"  ratio boot server / nginx (RSS): {boot_rss / max(nginx_rss, 1e-9):.2f}")
     return 0
 
 

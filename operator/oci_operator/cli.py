@@ -6,9 +6,13 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .config import DEFAULT_SYSTEM_NAMESPACE, OperatorConfig
+
+if TYPE_CHECKING:
+    from .k8s.lease import LeaderElector
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -39,6 +43,7 @@ def _run(args: argparse.Namespace) -> int:
             provision_timeout=args.provision_timeout,
             deprovision_timeout=args.deprovision_timeout,
             boot_device_control=args.boot_device_control,
+            idle_poll_interval=args.idle_poll_interval,
         ),
         role_status_interval=args.role_status_interval,
         governor=GovernorConfig(
@@ -73,6 +78,8 @@ def _run(args: argparse.Namespace) -> int:
         config.health_port,
         "namespaces " + ",".join(config.namespaces) if config.namespaces else "cluster-wide",
     )
+    elector = _lead(args, config) if args.leader_elect else None
+    metrics.LEADER.set(1)
     governor = Governor(config.governor)
     kopf.run(
         registry=registry,
@@ -84,7 +91,31 @@ def _run(args: argparse.Namespace) -> int:
         liveness_endpoint=f"http://{config.metrics_address}:{config.health_port}/healthz",
     )
     governor.shutdown()
+    if elector is not None:
+        elector.release()
     return 0
+
+
+def _lead(args: argparse.Namespace, config: OperatorConfig) -> LeaderElector:
+    """Stand by until this replica holds the Lease (liveness answers meanwhile), then keep it; a
+    leader that cannot renew in time exits at once, before any standby may take over."""
+    import os
+
+    from .k8s.lease import LeaderElector, LeaseSettings, standby_health
+
+    duration = args.lease_duration
+    settings = LeaseSettings(
+        name=args.lease_name,
+        namespace=args.lease_namespace or config.system_namespace,
+        duration=duration,
+        renew_deadline=duration * 2 / 3,
+        retry_period=duration / 7.5,
+    )
+    elector = LeaderElector(settings)
+    with standby_health(config.metrics_address, config.health_port):
+        elector.acquire()
+    elector.hold(on_lost=lambda: os._exit(1))  # no cleanup that could still act: the process stops here
+    return elector
 
 
 def _cluster_plan(args: argparse.Namespace) -> int:
@@ -139,12 +170,33 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--health-port", type=int, default=8081, help="liveness /healthz port")
     run.add_argument("--log-format", choices=("text", "json"), default="text")
     run.add_argument("--verbose", action="store_true", help="debug logging")
+    ha = run.add_argument_group("replicas (active/passive)")
+    ha.add_argument(
+        "--leader-elect",
+        action="store_true",
+        help="act only while holding a coordination.k8s.io Lease (run two or more replicas; one acts)",
+    )
+    ha.add_argument("--lease-name", default="oci-operator", help="the Lease's name")
+    ha.add_argument("--lease-namespace", default="", help="the Lease's namespace (default: --system-namespace)")
+    ha.add_argument(
+        "--lease-duration",
+        type=float,
+        default=15.0,
+        help="seconds a standby waits after the leader's last renewal (it renews every duration/7.5 s and"
+        " stops when it could not for 2/3 of it; default 15)",
+    )
     power = run.add_argument_group("power management")
     power.add_argument(
         "--power-poll-interval",
         type=float,
         default=60.0,
         help="seconds between reads of a host's real power state (jittered ±10%%; default 60)",
+    )
+    power.add_argument(
+        "--idle-poll-interval",
+        type=float,
+        default=0.0,
+        help="seconds between power reads of a settled host, nothing pending (default: 5 times --power-poll-interval)",
     )
     power.add_argument(
         "--power-settle-timeout",

@@ -10,6 +10,7 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 # 1 in the operator process once it serves metrics (0 in the boot server, which shares these definitions):
 # OCIOperatorDown reads it, whatever the scrape job is named.
 OPERATOR_UP = Gauge("oci_operator_up", "1 while the operator (not the boot server) serves its metrics.")
+LEADER = Gauge("oci_operator_leader", "1 while this replica holds the leader Lease (or runs without election).")
 RECONCILES = Counter("oci_reconcile_total", "Reconciles performed, by kind and result (ok, error).", ["kind", "result"])
 RECONCILE_ERRORS = Counter(
     "oci_reconcile_errors_total",

@@ -23,7 +23,7 @@ from ..bmc.governor import NotNow
 from ..bootserver import tls
 from ..bootserver.macs import normalize
 from ..conditions import find, note_shared_bmc, set_condition
-from ..config import OperatorConfig
+from ..config import KOPF_PREFIX, OperatorConfig
 from ..k8s import client as k8s
 from ..metrics import RECONCILE_ERRORS, RECONCILES, forget_host, record_host
 from ..reconcilers.baremetalhost import reconcile_pass
@@ -41,30 +41,84 @@ Key = tuple[str, str]  # namespace, name
 RETRY_AFTER_ERROR = 5.0
 
 
+def _version(obj: dict[str, Any] | None) -> int | None:
+    """An object's resourceVersion as a number (etcd's revision), None when absent or opaque."""
+    value = ((obj or {}).get("metadata") or {}).get("resourceVersion")
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+class HostView:
+    """The host as last known, without a GET: kopf's watch-fed body (a live view in daemons), unless
+    this process's own last write is newer than what the watch has delivered so far; then the object
+    that write returned. When it cannot tell which is newer, it says so and the pass reads fresh."""
+
+    def __init__(self, body: kopf.Body) -> None:
+        self.body = body
+        self.written: dict[str, Any] | None = None
+
+    def wrote(self, obj: dict[str, Any]) -> None:
+        mine, known = _version(obj), _version(self.written)
+        if mine is None or known is None or mine >= known:
+            self.written = obj
+
+    def forget(self) -> None:
+        self.written = None
+
+    def current(self) -> dict[str, Any] | None:
+        seen = plain(self.body)
+        if self.written is None:
+            return seen
+        mine, watched = _version(self.written), _version(seen)
+        if mine is None or watched is None:
+            return None
+        if watched >= mine:
+            self.written = None  # the watch has caught up with (or passed) our write
+            return seen
+        return self.written
+
+
 class ApiHostPort:
     """The executor's port onto the API server, for one host (the blocking client runs in a thread).
-    The host's Secrets live in the operator's system namespace (docs/bootserver.md, trust model)."""
+    The host's Secrets live in the operator's system namespace (docs/bootserver.md, trust model).
+
+    `guard`: the next status write records an intent decided on `version` of the host; it is made only
+    if the host is still at that version (a cached view may lag), else StaleObject and nothing is sent."""
 
     def __init__(self, body: kopf.Body, namespace: str, name: str, system_namespace: str) -> None:
         self.body, self.namespace, self.name = body, namespace, name
         self.system_namespace = system_namespace
+        self.view = HostView(body)
+        self.version: str | None = None
+        self.guard = False
+        self.stored_digest: str | None = None  # the desired state this process last stored
 
     async def _api(self, fn: Any, *args: Any) -> Any:
         return await asyncio.to_thread(fn, GROUP, VERSION, PLURAL, self.namespace, self.name, *args)
 
+    def _wrote(self, obj: dict[str, Any]) -> None:
+        self.view.wrote(obj)
+        self.version = str((obj.get("metadata") or {}).get("resourceVersion", "")) or None
+
     async def ensure_desired_state(self, uid: str, document: str, digest: str) -> None:
+        if digest == self.stored_digest:
+            return  # stored by this process already: no read of the Secret on every pass
         where = (self.system_namespace, self.namespace, self.name, uid)
         await asyncio.to_thread(k8s.ensure_desired_state, *where, document, digest)
+        self.stored_digest = digest
 
     async def remove_annotations(self, keys: list[str]) -> None:
-        await self._api(k8s.remove_annotations, keys)
+        self._wrote(await self._api(k8s.remove_annotations, keys))
 
     async def ensure_boot_token(self, uid: str, mac: str, boot_id: str, install: bool) -> None:
         where = (self.system_namespace, self.namespace, self.name, uid)
         await asyncio.to_thread(k8s.ensure_boot_token, *where, mac, boot_id, install)
 
     async def patch_status(self, changes: dict[str, Any]) -> None:
-        await self._api(k8s.patch_status, changes)
+        precondition, self.guard = (self.version if self.guard else None), False
+        self._wrote(await self._api(k8s.patch_status, changes, precondition))
 
     def event(self, event: EventSpec) -> None:
         kopf.event(self.body, type=event.type, reason=event.reason, message=event.message)
@@ -81,25 +135,37 @@ class HostRunner:
         logger: Logger,
         roles: dict[Key, str],
         boot_macs: kopf.Index[str, Key] | None = None,
+        noderoles: kopf.Index[Key, dict[str, Any]] | None = None,
     ) -> None:
         self.config, self.pool, self.body, self.logger = config, pool, body, logger
         self.boot_macs = boot_macs  # every watched host by boot MAC (kopf index)
+        self.noderoles = noderoles  # every watched NodeRole by (namespace, name) (kopf index, watch-fed)
         self.roles = roles  # shared: which role each host has, so a NodeRole change wakes its hosts
         self.namespace, self.name = str(body.metadata.namespace), str(body.metadata.name)
         self.port = ApiHostPort(body, self.namespace, self.name, config.system_namespace)
         self.executor = PassExecutor(self.port, config.power, logger)
-
-    async def _api(self, fn: Any, *args: Any) -> Any:
-        return await self.port._api(fn, *args)
+        self.read_fresh = False  # the next pass reads the host from the API server, not the cache
+        self._credentials: tuple[str, CredentialsCheck, float] | None = None
 
     async def _persist(self, old: dict[str, Any], result: PassResult) -> dict[str, Any]:
         return await self.executor.persist(old, result)
 
+    async def _host(self) -> dict[str, Any] | None:
+        raw = None if self.read_fresh else self.port.view.current()
+        if raw is None:
+            raw = await self.port._api(k8s.get_object)
+            if raw is not None:
+                self.port.view.wrote(raw)
+        self.read_fresh = False
+        return raw
+
     async def run_pass(self) -> float | None:
         """One pass; returns seconds until the next one (None: wait for a change)."""
-        raw = await self._api(k8s.get_object)
+        raw = await self._host()
         if raw is None or raw.get("metadata", {}).get("deletionTimestamp"):
             return None
+        self.port.version = str(raw["metadata"].get("resourceVersion", "")) or None
+        self.port.guard = False
         old_status = raw.get("status") or {}
         try:
             host = BareMetalHost.model_validate(raw)
@@ -126,7 +192,7 @@ class HostRunner:
         bmc: BMCAccess | None = None
         credentials = CredentialsCheck.absent()
         if host.spec.bmc is not None:
-            credentials = await read_credentials(host.namespace, host.spec.bmc.credentials_name)
+            credentials = await self._read_credentials(host)
             if credentials.credentials is not None:
                 verify = not host.spec.bmc.disable_certificate_verification
                 bmc = self.pool.access(
@@ -146,7 +212,15 @@ class HostRunner:
                 result.status.conditions, host.spec.bmc.address, sharing, host.generation
             )
         # The safe order (document, annotations, token, status, then the commands) is the executor's.
-        applied = await self.executor.apply(host, str(raw["metadata"].get("uid", "")), old_status, result, bmc)
+        # A pass that sends commands records its intent only on the host it decided on (see ApiHostPort).
+        self.port.guard = bool(result.actions)
+        try:
+            applied = await self.executor.apply(host, str(raw["metadata"].get("uid", "")), old_status, result, bmc)
+        except k8s.StaleObject:
+            self.logger.info("the host changed while this pass decided: nothing sent, deciding again on a fresh read")
+            self.port.view.forget()
+            self.read_fresh = True
+            return 0.0
         if applied.failure is not None:
             self._account(applied.failure, 0.0)
         self._account(result, time.monotonic() - started)
@@ -162,7 +236,27 @@ class HostRunner:
         if await asyncio.to_thread(k8s.offer_agent_credential, *offer):
             kopf.event(self.body, type="Normal", reason="AgentCredentialRotating",
                        message="a new agent credential is offered to the node's agent")  # fmt: skip
-        await self._api(k8s.remove_annotations, [k8s.ROTATE_AGENT_CREDENTIAL])
+        await self.port.remove_annotations([k8s.ROTATE_AGENT_CREDENTIAL])
+
+    async def _read_credentials(self, host: BareMetalHost) -> CredentialsCheck:
+        """The host's BMC credentials. A good read is used again, without a GET, for one poll interval:
+        a bring-up's passes come seconds apart, and a corrected or rotated Secret is still seen within
+        one poll interval (the promise the backoffs keep). A host in error reads it on every pass."""
+        assert host.spec.bmc is not None
+        name, now = host.spec.bmc.credentials_name, time.monotonic()
+        last = self._credentials
+        healthy = host.status.error_type is None
+        if (
+            last is not None
+            and last[0] == name
+            and last[1].problem is None
+            and healthy
+            and now - last[2] < self.config.power.poll_interval
+        ):
+            return last[1]
+        check = await read_credentials(host.namespace, name)
+        self._credentials = (name, check, now)
+        return check
 
     def _mac_claimed_by_others(self, host: BareMetalHost) -> list[str]:
         mac = normalize(host.spec.boot_mac_address)
@@ -177,9 +271,11 @@ class HostRunner:
         prov = host.status.provisioning
         if not host.spec.role or prov is None or prov.state is not ProvisioningState.PROVISIONED:
             return None
-        raw = await asyncio.to_thread(
-            k8s.get_object, GROUP, VERSION, NodeRole.info.plural, self.namespace, host.spec.role
-        )
+        key = (self.namespace, host.spec.role)
+        if self.noderoles is not None:
+            raw = next(iter(self.noderoles.get(key, [])), None)
+        else:
+            raw = await asyncio.to_thread(k8s.get_object, GROUP, VERSION, NodeRole.info.plural, *key)
         if raw is None:
             return f"NodeRole {host.spec.role!r} not found in {self.namespace}"
         try:
@@ -199,6 +295,14 @@ class HostRunner:
         record_host(self.namespace, self.name, state, problem, converged)
         action = f" actions={','.join(describe(c) for c in result.actions)}" if result.actions else ""
         account(KIND, result.status, seconds, self.logger, f"state={state}{action}")
+
+
+def _essence(body: kopf.Body) -> tuple[Any, ...]:
+    """What a user changes: the spec (its generation), labels, and annotations other than kopf's own."""
+    meta = body.get("metadata", {})
+    annotations = meta.get("annotations") or {}
+    mine = tuple(sorted((k, v) for k, v in annotations.items() if not k.startswith(f"{KOPF_PREFIX}/")))
+    return meta.get("generation"), mine, tuple(sorted((meta.get("labels") or {}).items()))
 
 
 def wake_hosts_of_role(memo: Any, namespace: str, role: str) -> int:
@@ -224,23 +328,33 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         event: asyncio.Event = memo.setdefault("wake", asyncio.Event())
         return event
 
-    async def on_change(memo: Any, spec: kopf.Spec, **kwargs: Any) -> None:
+    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry, id="wake")
+    async def on_event(memo: Any, body: kopf.Body, type: str | None, **kwargs: Any) -> None:
+        """A change someone else made (spec, labels, annotations) wakes the host's daemon now. A watch
+        event handler, not kopf's create/update handlers: those store a copy or digest of what they
+        handled on the object, one more write per host and per change."""
+        essence = _essence(body)
+        if type == "DELETED" or memo.get("essence") == essence:
+            return  # our own status writes, kopf's bookkeeping
+        memo["essence"] = essence
         wake(memo).set()
         # Hosts sharing this boot MAC look again now (one of them may have just claimed or released it).
-        mac = normalize(str(spec.get("bootMACAddress", "")))
+        mac = normalize(str(body.get("spec", {}).get("bootMACAddress", "")))
         index: kopf.Index[str, Key] = kwargs["boot_macs"]
         for key in index.get(mac, []) if mac else []:
             waker = memo.host_wakers.get(key)
             if waker is not None:
                 waker.set()
 
+    @kopf.index(GROUP, VERSION, NodeRole.info.plural, registry=registry, id="noderoles")
+    async def noderoles(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Key, dict[str, Any]]:
+        """Roles as the watch delivers them: a provisioned host's pass renders from here, with no GET."""
+        return {(str(namespace), name): plain(body)}
+
     @kopf.index(GROUP, VERSION, PLURAL, registry=registry, id="boot_macs")
-    def boot_macs(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[str, Key] | None:
+    async def boot_macs(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[str, Key] | None:
         mac = normalize(str(spec.get("bootMACAddress", "")))
         return {mac: (str(namespace), name)} if mac else None
-
-    for decorate in (kopf.on.create, kopf.on.update, kopf.on.resume):
-        decorate(GROUP, VERSION, PLURAL, registry=registry, id="wake")(on_change)
 
     @kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, id="reconcile", cancellation_timeout=30)
     async def host_loop(
@@ -250,7 +364,8 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         logger: Logger,
         **kwargs: Any,
     ) -> None:
-        runner = HostRunner(config, memo.bmc_pool, body, logger, memo.host_roles, kwargs["boot_macs"])
+        indexes = kwargs["boot_macs"], kwargs["noderoles"]
+        runner = HostRunner(config, memo.bmc_pool, body, logger, memo.host_roles, *indexes)
         woken = wake(memo)
         key = (runner.namespace, runner.name)
         memo.host_wakers[key] = woken

@@ -3,6 +3,8 @@ and kopf's own errors counted."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import hashlib
 import json
 import logging
@@ -16,6 +18,10 @@ from ..k8s import client as k8s
 from ..metrics import HANDLER_FAILURES
 
 DIFFBASE_KEY = "last-handled-configuration"
+IO_THREADS = 16
+# Kinds with no create/update handlers (a watch-event handler wakes their daemons): kopf would still
+# store a diff base on each object after its creation, one more write per host for nothing.
+WATCHED_ONLY = frozenset({"BareMetalHost"})
 
 
 class HashedDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
@@ -36,6 +42,11 @@ class HashedDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
         digest = hashlib.sha256(json.dumps(essence, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
         return cast(kopf.BodyEssence, {"sha256": digest})
 
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
+        if body.get("kind") in WATCHED_ONLY:
+            return  # nothing compares it: no write of it on every host
+        super().store(body=body, patch=patch, essence=essence)
+
 
 class CountErrors(logging.Handler):
     """kopf's errors (a handler's exception, a patch the API server refused) as a metric, by kind."""
@@ -44,6 +55,17 @@ class CountErrors(logging.Handler):
         ref = getattr(record, "k8s_ref", None)
         kind = ref.get("kind") if isinstance(ref, dict) else None
         HANDLER_FAILURES.labels(str(kind or "-")).inc()
+
+
+QUIET = ("Handler 'wake' succeeded.", "Indexer 'boot_macs' succeeded.", "Indexer 'noderoles' succeeded.")
+
+
+class QuietWatchEvents(logging.Filter):
+    """kopf logs every handler's success; the host wake-up and the indexes run on every watch event of
+    every host (a fleet's status writes): their successes are noise, a log line per write. Failures show."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().endswith(QUIET)
 
 
 def count_kopf_errors() -> None:
@@ -69,11 +91,14 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         )
 
     @kopf.on.startup(registry=registry)
-    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.persistence.finalizer = FINALIZER
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=KOPF_PREFIX)
         settings.persistence.diffbase_storage = HashedDiffBaseStorage(prefix=KOPF_PREFIX, key=DIFFBASE_KEY)
         count_kopf_errors()
+        objects = logging.getLogger("kopf.objects")
+        if not any(isinstance(f, QuietWatchEvents) for f in objects.filters):
+            objects.addFilter(QuietWatchEvents())
         # Events are posted only where a reconciler asks for one (no Event per retry or log line), from us.
         settings.posting.loggers = False
         settings.posting.reporting_component = "oci-operator"
@@ -82,3 +107,10 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.watching.connect_timeout = 30
+        # Many objects: every blocking call (the API client, render workers' hand-off) goes through the
+        # loop's default pool, which asyncio sizes at cores + 4 (6 here): calls that mostly wait on the
+        # network queue behind each other. kopf's own sync work gets its pool too.
+        settings.execution.max_workers = IO_THREADS
+        asyncio.get_running_loop().set_default_executor(
+            concurrent.futures.ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="oci-io")
+        )

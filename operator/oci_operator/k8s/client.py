@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,9 +13,15 @@ from typing import Any
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+# Connections one process keeps open to the API server: every call shares one client (a new ApiClient
+# per call used to mean a new TLS connection per request, most of a request's CPU at fleet scale).
+POOL_SIZE = 32
+_shared: list[client.ApiClient] = []
+
 
 def load(kubeconfig: str | None) -> None:
     """In-cluster credentials when running in a pod, else the kubeconfig (KUBECONFIG or ~/.kube)."""
+    _shared.clear()  # the next call builds its client from the configuration loaded now
     if kubeconfig is None:
         try:
             config.load_incluster_config()
@@ -22,6 +29,19 @@ def load(kubeconfig: str | None) -> None:
         except config.ConfigException:
             pass
     config.load_kube_config(config_file=kubeconfig)
+
+
+def api_client() -> client.ApiClient:
+    """The process's one client (thread-safe: urllib3 pools its connections)."""
+    if not _shared:
+        configuration = client.Configuration.get_default_copy()
+        configuration.connection_pool_maxsize = POOL_SIZE
+        _shared.append(client.ApiClient(configuration))
+    return _shared[0]
+
+
+class StaleObject(RuntimeError):
+    """A write made on the condition that the object had not changed found that it had (HTTP 409)."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +81,7 @@ def read_secret(namespace: str, name: str) -> tuple[dict[str, str], str] | None:
     secret = _get_secret(namespace, name)
     if secret is None:
         return None
-    return _decoded(secret), str(secret.metadata.resource_version if secret.metadata else "")
+    return _decoded(secret), str(secret.get("metadata", {}).get("resourceVersion", ""))
 
 
 def read_secret_typed(namespace: str, name: str) -> tuple[dict[str, str], str, str, dict[str, str]] | None:
@@ -69,23 +89,26 @@ def read_secret_typed(namespace: str, name: str) -> tuple[dict[str, str], str, s
     secret = _get_secret(namespace, name)
     if secret is None:
         return None
-    meta = secret.metadata
-    labels = {str(k): str(v) for k, v in ((meta.labels if meta else None) or {}).items()}
-    return _decoded(secret), str(meta.resource_version if meta else ""), str(secret.type or ""), labels
+    meta = secret.get("metadata") or {}
+    labels = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
+    return _decoded(secret), str(meta.get("resourceVersion", "")), str(secret.get("type") or ""), labels
 
 
-def _get_secret(namespace: str, name: str) -> client.V1Secret | None:
+def _get_secret(namespace: str, name: str) -> dict[str, Any] | None:
+    """The Secret as plain JSON (the client's model objects cost more CPU than the request itself)."""
     try:
-        return client.CoreV1Api().read_namespaced_secret(name, namespace)
+        response: Any = client.CoreV1Api(api_client()).read_namespaced_secret(name, namespace, _preload_content=False)
     except ApiException as exc:
         if exc.status == 404:
             return None
         raise
+    found: dict[str, Any] = json.loads(response.data)
+    return found
 
 
-def _decoded(secret: client.V1Secret) -> dict[str, str]:
+def _decoded(secret: dict[str, Any]) -> dict[str, str]:
     data: dict[str, str] = {}
-    for key, value in (secret.data or {}).items():
+    for key, value in (secret.get("data") or {}).items():
         try:
             data[key] = base64.b64decode(value, validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
@@ -94,7 +117,7 @@ def _decoded(secret: client.V1Secret) -> dict[str, str]:
 
 
 def _custom() -> client.CustomObjectsApi:
-    return client.CustomObjectsApi()
+    return client.CustomObjectsApi(api_client())
 
 
 def get_object(group: str, version: str, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
@@ -117,22 +140,45 @@ def use_field_manager(name: str) -> None:
     FIELD_MANAGER[0] = name
 
 
-def patch_status(group: str, version: str, plural: str, namespace: str, name: str, patch: dict[str, Any]) -> None:
-    """JSON merge patch of the status subresource (null deletes a field)."""
-    _custom().patch_namespaced_custom_object_status(
-        group,
-        version,
-        namespace,
-        plural,
-        name,
-        {"status": patch},
-        _content_type="application/merge-patch+json",
-        field_manager=FIELD_MANAGER[0],
-    )
+def patch_status(
+    group: str,
+    version: str,
+    plural: str,
+    namespace: str,
+    name: str,
+    patch: dict[str, Any],
+    resource_version: str | None = None,
+) -> dict[str, Any]:
+    """JSON merge patch of the status subresource (null deletes a field); the object as now stored.
+
+    With `resource_version`, only if the object is still at that version (else StaleObject): a
+    decision made on a cached view is written only while that view is still the truth."""
+    body: dict[str, Any] = {"status": patch}
+    if resource_version:
+        body["metadata"] = {"resourceVersion": resource_version}
+    try:
+        result: Any = _custom().patch_namespaced_custom_object_status(
+            group,
+            version,
+            namespace,
+            plural,
+            name,
+            body,
+            _content_type="application/merge-patch+json",
+            field_manager=FIELD_MANAGER[0],
+        )
+    except ApiException as exc:
+        if exc.status == 409 and resource_version:
+            raise StaleObject(f"{plural} {namespace}/{name} changed since version {resource_version}") from exc
+        raise
+    return dict(result)
 
 
-def remove_annotations(group: str, version: str, plural: str, namespace: str, name: str, keys: list[str]) -> None:
-    _custom().patch_namespaced_custom_object(
+def remove_annotations(
+    group: str, version: str, plural: str, namespace: str, name: str, keys: list[str]
+) -> dict[str, Any]:
+    """The object as now stored."""
+    result: Any = _custom().patch_namespaced_custom_object(
         group,
         version,
         namespace,
@@ -142,6 +188,7 @@ def remove_annotations(group: str, version: str, plural: str, namespace: str, na
         _content_type="application/merge-patch+json",
         field_manager=FIELD_MANAGER[0],
     )
+    return dict(result)
 
 
 # Host Secrets ------------------------------------------------------------------------------------
@@ -238,7 +285,7 @@ def promote_agent_credential(system_namespace: str, host_uid: str, successor: st
         return
     encoded = base64.b64encode(successor.encode()).decode()
     patch = {"metadata": {"resourceVersion": found[1]}, "data": {"token": encoded, "next": None}}
-    client.CoreV1Api().patch_namespaced_secret(name, system_namespace, patch)
+    client.CoreV1Api(api_client()).patch_namespaced_secret(name, system_namespace, patch)
 
 
 def ensure_desired_state(
@@ -256,7 +303,7 @@ def ensure_desired_state(
 
 def delete_host_secrets(system_namespace: str, host_uid: str) -> None:
     """The host is gone: so are its tokens, credential and desired state (a missing one is fine)."""
-    api = client.CoreV1Api()
+    api = client.CoreV1Api(api_client())
     for kind in KINDS:
         name = host_secret_name(host_uid, kind)
         if _read_own(system_namespace, name, host_uid) is None:
@@ -274,10 +321,10 @@ def _read_own(system_namespace: str, name: str, host_uid: str) -> tuple[dict[str
     secret = _get_secret(system_namespace, name)
     if secret is None:
         return None
-    meta = secret.metadata
-    if meta is None or (meta.labels or {}).get(HOST_UID_LABEL) != host_uid:
+    meta = secret.get("metadata") or {}
+    if (meta.get("labels") or {}).get(HOST_UID_LABEL) != host_uid:
         raise NotOurSecret(f"Secret {system_namespace}/{name} exists and is not this host's: left alone")
-    return _decoded(secret), str(meta.resource_version or ""), dict(meta.annotations or {})
+    return _decoded(secret), str(meta.get("resourceVersion") or ""), dict(meta.get("annotations") or {})
 
 
 def _put_host_secret(
@@ -302,7 +349,7 @@ def _put_host_secret(
         type="Opaque",
         string_data=data,
     )
-    api = client.CoreV1Api()
+    api = client.CoreV1Api(api_client())
     if replace:
         api.replace_namespaced_secret(name, system_namespace, body, field_manager=FIELD_MANAGER[0])
     else:
@@ -317,7 +364,7 @@ BOOT_SERVER_TLS_LABEL = "oci.openstack.org/boot-server-tls"
 def ensure_boot_server_tls(system_namespace: str, make: Callable[[], tuple[str, str]]) -> bool:
     """Create the boot server's certificate Secret with `make()` (certificate, key) unless it exists.
     True when it was made now. Never replaced: every installed agent pins it."""
-    api = client.CoreV1Api()
+    api = client.CoreV1Api(api_client())
     try:
         api.read_namespaced_secret(BOOT_SERVER_TLS, system_namespace)
         return False

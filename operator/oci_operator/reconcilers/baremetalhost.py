@@ -270,6 +270,10 @@ async def reconcile_pass(
             ready(ctx, "False", *ENTERING[step.next_state])
     # Templates render in worker processes and may take seconds: never on the event loop.
     desired, converge_events = await asyncio.to_thread(judge_convergence, host, status, role)
+    requeue = step.requeue_after
+    converged = find(status.conditions, "Converged")
+    if requeue is not None and converged is not None and converged.status != "True":
+        requeue = min(requeue, settings.next_poll())  # an agent's report is judged at the usual pace
     return PassResult(
         status,
         _finish(host, status, [*ctx.events, *converge_events]),
@@ -277,5 +281,5 @@ async def reconcile_pass(
         actions=step.actions,
         boot_token=step.boot_token,
         remove_annotations=ctx.remove_annotations,
-        requeue_after=step.requeue_after,
+        requeue_after=requeue,
     )

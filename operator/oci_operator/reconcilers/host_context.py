@@ -26,9 +26,15 @@ class HostSettings:
     provision_timeout: float = 5400.0
     deprovision_timeout: float = 1800.0
     boot_device_control: bool = True  # default for hosts without spec.bootDeviceControl
+    idle_poll_interval: float = 0.0  # a settled host's power reads (0: 5 times poll_interval; never shorter)
 
     def next_poll(self) -> float:
         return self.poll_interval * (1 + self.poll_jitter * (2 * random.random() - 1))  # noqa: S311
+
+    def next_idle_poll(self) -> float:
+        """Nothing pending: the power is read rarely (spec and annotation changes wake the host at once)."""
+        base = max(self.idle_poll_interval or 5 * self.poll_interval, self.poll_interval)
+        return base * (1 + self.poll_jitter * (2 * random.random() - 1))  # noqa: S311
 
 
 @dataclass(frozen=True)

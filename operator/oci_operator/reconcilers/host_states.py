@@ -163,7 +163,7 @@ async def manage_power(ctx: HostContext) -> StepResult:
     desired = ctx.host.spec.online
     if desired == observed:
         ready(ctx, "True", "Available", f"power is {'on' if observed else 'off'} as requested")
-        return StepResult(requeue_after=ctx.settings.next_poll())
+        return StepResult(requeue_after=ctx.settings.next_idle_poll())
 
     action = PowerAction.ON if desired else PowerAction.OFF
     if refused_for_good(ctx):
