@@ -72,6 +72,18 @@ class SimControl:
     def press_power(self, bmc: SimBMC, on: bool) -> None:
         self._request(f"/bmcs/{bmc.name}/power", {"on": on})
 
+    def agent(self, bmc: SimBMC, **knobs: Any) -> dict[str, Any]:
+        """Set the simulated server's stand-in agent knobs (enabled, delay, interval, fault; fault="" clears
+        it); a change makes the agent run at once. Returns its knobs and last accepted report."""
+        result: dict[str, Any] = self._request(f"/bmcs/{bmc.name}/agent", knobs)["agent"]
+        return result
+
+    def hardware(self, bmc: SimBMC, profile: dict[str, Any]) -> dict[str, Any]:
+        """Rebuild the simulated server (oci_operator/bmc/sim/hardware.py's profile); its next inspection
+        reports it. Returns the hardware it will report."""
+        result: dict[str, Any] = self._request(f"/bmcs/{bmc.name}/hardware", profile)["hardware"]
+        return result
+
 
 @contextmanager
 def bmc_sim(workdir: Path, count: int, *extra: str, wrapper: tuple[str, ...] = ()) -> Iterator[SimControl]:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from oci_operator.api.v1alpha1.meta import Condition
+from oci_operator.api.v1alpha1.openstackcluster import OpenStackClusterStatus, RoleStatus, RolloutStatus
 from oci_operator.bmc.governor import GovernorConfig
 from oci_operator.conditions import set_condition
 from oci_operator.reconcilers.outcome import with_kstatus
@@ -120,3 +121,98 @@ def test_the_write_that_starts_provisioning_or_deprovisioning_is_not_healthy() -
         assert first_healthy is not None, verdicts
         assert all(argo == "Progressing" and ks == "InProgress" for argo, ks, _ in verdicts[:first_healthy]), verdicts
         assert verdicts[first_healthy] == ("Healthy", "Current", done), verdicts
+
+
+# OpenStackCluster: the status as the model writes it (real field names), judged by the same script.
+def cluster(
+    *conditions: dict[str, str],
+    generation: int = 5,
+    observed: int = 5,
+    step: str | None = "controller 2/3",
+    phase: str | None = "Progressing",
+    failed: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    roles = {
+        role: RoleStatus(desired=3, assigned=3, provisioned=3, converged=3 - n, failed=n)
+        for role, n in {"controller": 0, "compute": 0, **(failed or {})}.items()
+    }
+    status = OpenStackClusterStatus(
+        observed_generation=observed,
+        conditions=[Condition.model_validate(c) for c in conditions],
+        roles=roles,
+        rollout=RolloutStatus(step=step, phase=phase) if step or phase else None,  # type: ignore[arg-type]
+    )
+    return {"kind": "OpenStackCluster", "metadata": {"name": "cloud1", "generation": generation},
+            "status": status.wire()}  # fmt: skip
+
+
+def rolling_out(reason: str = "RollingOut", message: str = "controller 2/3 converging") -> list[dict[str, str]]:
+    return [cond("Ready", "False", reason, message), cond("Reconciling", "True", reason, message)]
+
+
+CLUSTER_READY = cond("Ready", "True", "Converged", "12 hosts converged")
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected", "says"),
+    [
+        (cluster(*rolling_out()), "Progressing", "RollingOut: controller 2/3 converging (step controller 2/3)"),
+        (cluster(CLUSTER_READY, generation=6), "Progressing", "observe generation 6"),  # an edit not yet seen
+        (cluster(CLUSTER_READY, step="tempest 1/1", phase="Complete"), "Healthy", "Converged: 12 hosts converged"),
+        (cluster(CLUSTER_READY, step=None, phase=None), "Healthy", "Converged"),
+        # A Ready cloud scaling up: kstatus says InProgress, so does Argo CD.
+        (cluster(CLUSTER_READY, cond("Reconciling", "True", "ScalingUp", "compute 2/3")), "Progressing", "ScalingUp"),
+        (
+            cluster(cond("Ready", "False", "RoleShort", "compute: 1 of 2 hosts; RAM 64 GiB < 128 GiB required"),
+                    cond("Stalled", "True", "RoleShort", "compute: 1 of 2 hosts; RAM 64 GiB < 128 GiB required"),
+                    phase="Short", step="compute 1/2"),
+            "Degraded",
+            "RoleShort: compute: 1 of 2 hosts; RAM 64 GiB < 128 GiB required (step compute 1/2)",
+        ),
+        (  # Ready=False for a failure reason, with no kstatus conditions: still Degraded
+            cluster(cond("Ready", "False", "InvalidTopology", "3 cephmon but 0 cephosd")),
+            "Degraded",
+            "InvalidTopology: 3 cephmon but 0 cephosd",
+        ),
+        (
+            cluster(*rolling_out(), phase="Failed", step="compute 2/2", failed={"compute": 1}),
+            "Degraded",
+            "failed hosts: compute 1/3",
+        ),
+        (  # a host failed after the cloud was Ready: the cloud is not healthy
+            cluster(CLUSTER_READY, phase="Complete", failed={"compute": 1, "controller": 2}),
+            "Degraded",
+            "Converged: 12 hosts converged; failed hosts: compute 1/3, controller 2/3",
+        ),
+        (
+            cluster(cond("Ready", "False", "Paused", "held"), cond("Stalled", "True", "Paused", "held"),
+                    phase="Paused"),
+            "Suspended",
+            "Roll-out paused: Paused: held (step controller 2/3)",
+        ),
+        (cluster(*rolling_out("Paused", "held"), phase="Paused"), "Suspended", "Roll-out paused"),
+        (  # paused, but something else is wrong: that wins
+            cluster(cond("Ready", "False", "SecretsLost", "x"), cond("Stalled", "True", "SecretsLost", "x"),
+                    phase="Paused"),
+            "Degraded",
+            "SecretsLost: x",
+        ),
+    ],
+)  # fmt: skip
+def test_argocd_health_of_a_cluster(obj: dict[str, Any], expected: str, says: str) -> None:
+    status, message = health(obj)
+    assert status == expected, message
+    assert says in message
+
+
+def test_a_cluster_without_roles_or_rollout_is_judged_by_its_conditions() -> None:
+    obj = {"kind": "OpenStackCluster", "metadata": {"generation": 1},
+           "status": {"observedGeneration": 1, "conditions": [CLUSTER_READY]}}  # fmt: skip
+    assert health(obj) == ("Healthy", "Converged: 12 hosts converged")
+
+
+def test_only_a_cluster_reads_roles_and_rollout() -> None:
+    """Fields of the same name on another kind mean nothing to the check."""
+    obj = host(2, 2, READY)
+    obj["status"] |= {"roles": {"compute": {"failed": 1}}, "rollout": {"phase": "Paused", "step": "x"}}
+    assert health(obj) == ("Healthy", "Available: power is on as requested")

@@ -8,6 +8,11 @@ POST /bmcs/NAME/faults          {"drop": 0.2, "silent": false, "delay": 0, "reje
                                  "lose": {"power_on": 1}}  (command -> times acknowledged but not done)
 POST /bmcs/NAME/power           {"on": true}   (the power button: no IPMI involved)
 POST /bmcs/NAME/credentials     {"username": "...", "password": "..."}
+POST /bmcs/NAME/agent           {"enabled": true, "delay": 1.0, "interval": 30, "fault": "message"}  (the
+                                 simulated server's stand-in node agent; "fault": "" clears it; a change
+                                 triggers a run at once)
+POST /bmcs/NAME/hardware        a hardware profile (hardware.py: product, ramGiB, cpus, disks, nics): what the
+                                 simulated server reports at its next inspection
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from .fleet import Credentials, Fleet, VirtualBMC
+from .hardware import parse_profile
 
 
 def _codes(value: Any) -> dict[str, int]:
@@ -38,6 +44,23 @@ _FAULT_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "refuse": ("refuse", _codes),
     "lose": ("lose", _codes),
 }
+
+
+_AGENT_FIELDS: dict[str, Callable[[Any], Any]] = {"enabled": bool, "delay": float, "interval": float, "fault": str}
+
+
+def _set_agent(bmc: VirtualBMC, body: dict[str, Any]) -> None:
+    if bmc.node is None:
+        raise ValueError("this BMC has no simulated server (start the simulator with --boot-server)")
+    for key, value in body.items():
+        setattr(bmc.node.agent_knobs, key, _AGENT_FIELDS[key]("" if value is None and key == "fault" else value))
+    bmc.node.agent.nudge()
+
+
+def _set_hardware(bmc: VirtualBMC, body: dict[str, Any]) -> None:
+    if bmc.node is None:
+        raise ValueError("this BMC has no simulated server (start the simulator with --boot-server)")
+    bmc.node.set_hardware(parse_profile(body))
 
 
 def _handler(fleet: Fleet) -> type[BaseHTTPRequestHandler]:
@@ -90,6 +113,10 @@ def _handler(fleet: Fleet) -> type[BaseHTTPRequestHandler]:
                     bmc.press_power_button(bool(body["on"]))
                 elif what == "credentials":
                     bmc.credentials = Credentials(str(body["username"]), str(body["password"]))
+                elif what == "agent":
+                    _set_agent(bmc, body)
+                elif what == "hardware":
+                    _set_hardware(bmc, body)
                 else:
                     self._reply(HTTPStatus.NOT_FOUND, {"error": "unknown path"})
                     return

@@ -107,6 +107,8 @@ class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
             "node": self.node.running if self.node else None,
             "osInstalled": self.node.os_installed if self.node else None,
             "faults": asdict(self.faults),
+            "agent": self.node.agent_status() if self.node else None,
+            "hardware": self.node.hardware if self.node else None,
         }
 
     def refused(self, command: str) -> int:

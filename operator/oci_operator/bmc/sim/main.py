@@ -8,6 +8,7 @@ import logging
 import os
 import secrets
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -16,7 +17,9 @@ import yaml
 from ..credentials import CREDENTIALS_TYPE
 from . import control
 from .fleet import Credentials, Fleet
+from .hardware import ProfileError, load_profiles, profile_for, unknown_hosts
 from .node import SimulatedNode, hardware_for
+from .standin import AgentKnobs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +45,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="simulate the servers too: on power-on they PXE-boot from this boot server (http://HOST:PORT)",
     )
     parser.add_argument("--install-seconds", type=float, default=0.5, help="how long a simulated install takes")
+    parser.add_argument(
+        "--stand-in-agent",
+        action="store_true",
+        help="installed servers run a stand-in node agent (fetch the desired state, report convergence)",
+    )
+    parser.add_argument(
+        "--agent-delay", type=float, default=1.0, help="seconds the stand-in node agent takes to apply a state"
+    )
+    parser.add_argument(
+        "--agent-interval",
+        type=float,
+        default=30.0,
+        help="seconds between the stand-in agent's runs (the real agent's timer: 5 min)",
+    )
+    parser.add_argument(
+        "--hardware",
+        type=Path,
+        help="JSON or YAML map of BMC name (or 'default') -> hardware profile (see oci_operator/bmc/sim/hardware.py)",
+    )
     parser.add_argument("--state-file", type=Path, help="write the fleet (ports, credentials, control URL) here")
     parser.add_argument(
         "--manifests", type=Path, help="write a Secret and a BareMetalHost per BMC here, ready for kubectl apply"
@@ -83,16 +105,34 @@ def manifests(fleet: Fleet) -> list[dict[str, object]]:
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    names = [f"{args.prefix}-{index:03d}" for index in range(args.count)]
+    try:
+        profiles = load_profiles(args.hardware) if args.hardware else {}
+    except ProfileError as exc:
+        print(f"bmc-sim: {exc}", file=sys.stderr)
+        return 2
+    if unknown := unknown_hosts(profiles, names):
+        print(f"bmc-sim: {args.hardware}: no BMC is named {', '.join(unknown)}", file=sys.stderr)
+        return 2
     fleet = Fleet()
-    for index in range(args.count):
+    for index, name in enumerate(names):
         password = args.password or secrets.token_urlsafe(12)
         port = args.base_port + index if args.base_port else 0
-        bmc = fleet.add(f"{args.prefix}-{index:03d}", Credentials(args.username, password), port, args.address)
+        bmc = fleet.add(name, Credentials(args.username, password), port, args.address)
         bmc.powered_on = args.powered_on
         bmc.mac = mac_plus(args.first_mac, index)
         if args.boot_server:
             url = f"{args.boot_server.rstrip('/')}/boot.ipxe"
-            bmc.node = SimulatedNode(bmc, bmc.mac, url, hardware_for(index, bmc.mac), args.install_seconds)
+            knobs = AgentKnobs(args.stand_in_agent, delay=args.agent_delay, interval=args.agent_interval)
+            bmc.node = SimulatedNode(
+                bmc,
+                bmc.mac,
+                url,
+                hardware_for(index, bmc.mac, profile_for(profiles, name)),
+                args.install_seconds,
+                agent_knobs=knobs,
+                index=index,
+            )
     fleet.start()
     server = control.serve(fleet, "127.0.0.1", args.control_port)
     control_url = f"http://127.0.0.1:{server.server_address[1]}"

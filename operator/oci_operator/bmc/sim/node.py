@@ -4,7 +4,8 @@ Firmware order is network first, then disk, unless the BMC was told a boot devic
 follows the real chain over HTTP: /boot.ipxe, the host's iPXE script, the kernel and initrd, the
 preseed (with the token from the script's kernel line, sent as HTTP Basic auth like the installer's
 wget does), then it makes the calls the preseed's early/late commands would make (the same POSTs as
-oci-report.sh). An installation leaves "Debian" on the disk, and the installer reboots.
+oci-report.sh, and the wget of the agent's credential). An installation leaves "Debian" on the disk,
+and the installer reboots. Debian booted from disk runs the stand-in node agent (standin.py).
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from .hardware import HardwareProfile, disk_name, nic_mac
+from .standin import AgentKnobs, StandInAgent
 
 if TYPE_CHECKING:
     from .fleet import VirtualBMC
@@ -30,22 +34,30 @@ _CREDENTIAL = re.compile(
 )
 
 
-def hardware_for(index: int, mac: str) -> dict[str, Any]:
-    """Deterministic hardware: a small SSD and a big disk, two NICs (the first boots)."""
+def hardware_for(index: int, mac: str, profile: HardwareProfile | None = None) -> dict[str, Any]:
+    """What inspection reports (status.hardware's shape): by default a small SSD and a big disk, two NICs
+    (the first boots); a profile sets product, RAM, CPUs, disks and NICs (hardware.py)."""
+    profile = profile or HardwareProfile()
+    disks = [group for group in profile.disks for _ in range(group.count)]
+    kinds = ["HDD" if disk.rotational else "SSD" for disk in disks]
+    # Serial numbers unique per host: the first disk of a kind keeps the plain one, others count on.
+    serials = [f"{kind}{index:05d}" + (f"-{kinds[:n].count(kind)}" if kind in kinds[:n] else "")
+               for n, kind in enumerate(kinds)]  # fmt: skip
     return {
-        "systemVendor": {"manufacturer": "oci-sim", "product": "SimServer 1U", "serialNumber": f"SIM{index:05d}"},
-        "cpu": {"arch": "x86_64", "model": "Simulated CPU @ 2.0GHz", "count": 8},
-        "ramMebibytes": 32768,
+        "systemVendor": {"manufacturer": profile.manufacturer, "product": profile.product,
+                         "serialNumber": f"SIM{index:05d}"},
+        "cpu": {"arch": "x86_64", "model": "Simulated CPU @ 2.0GHz", "count": profile.cpus},
+        "ramMebibytes": profile.ram_gib * 1024,
         "disks": [
-            {"name": "/dev/sda", "sizeBytes": 480 * 10**9, "model": "SIM-SSD", "rotational": False,
-             "serialNumber": f"SSD{index:05d}"},
-            {"name": "/dev/sdb", "sizeBytes": 4 * 10**12, "model": "SIM-HDD", "rotational": True,
-             "serialNumber": f"HDD{index:05d}"},
+            {"name": disk_name(n), "sizeBytes": disk.size_gb * 10**9,
+             "model": disk.model or ("SIM-HDD" if disk.rotational else "SIM-SSD"), "rotational": disk.rotational,
+             "serialNumber": serials[n]}
+            for n, disk in enumerate(disks)
         ],
         "nics": [
-            {"name": "eno1", "mac": mac, "speedMbps": 10000,
-             "lldp": {"switch": "sim-tor-1", "port": f"Ethernet{index}"}},
-            {"name": "eno2", "mac": "02" + mac[2:], "speedMbps": 10000},
+            {"name": f"eno{n + 1}", "mac": nic_mac(mac, n), "speedMbps": profile.nics.speed_mbps}
+            | ({"lldp": {"switch": "sim-tor-1", "port": f"Ethernet{index}"}} if n == 0 else {})
+            for n in range(profile.nics.count)
         ],
     }  # fmt: skip
 
@@ -59,12 +71,26 @@ class SimulatedNode:
     install_seconds: float = 0.5
     os_installed: bool = False
     running: str = "off"  # off, firmware, installer, idle, os
-    agent_credential: str = field(default="", repr=False)  # what the installation handed the agent
+    agent_knobs: AgentKnobs = field(default_factory=AgentKnobs)
+    index: int = 0  # its number in the fleet: serial numbers, switch port
+    agent: StandInAgent = field(init=False, repr=False)  # holds what the installation handed the agent
     _generation: int = field(default=0, repr=False)
+
+    def __post_init__(self) -> None:
+        self.agent = StandInAgent(self.mac, self._log, self.agent_knobs)
+
+    def set_hardware(self, profile: HardwareProfile) -> None:
+        """What the next inspection reports (a server rebuilt with other parts)."""
+        self.hardware = hardware_for(self.index, self.mac, profile)
+
+    def agent_status(self) -> dict[str, Any]:
+        """The stand-in agent's knobs and its last accepted report (no credential)."""
+        return {**asdict(self.agent_knobs), "lastReport": self.agent.last_report or None}
 
     def power_changed(self, on: bool) -> None:
         """Called by the BMC on every power transition: a new boot, or the end of the current one."""
         self._generation += 1
+        self.agent.nudge()  # the running agent's timer ends with this boot
         if not on:
             self.running = "off"
             return
@@ -95,6 +121,7 @@ class SimulatedNode:
             elif self.os_installed:
                 self.running = "os"
                 self._log("os_running", "Debian booted from /dev/sda")
+                self.agent.serve(lambda: self._alive(generation))
                 return
         self.running = "idle"
         self._log("no_boot_device")
@@ -148,6 +175,7 @@ class SimulatedNode:
         for token, event in _REPORT.findall(early):
             if event == "wiped":
                 self.os_installed = False
+                self.agent.forget()
             self._report(server, (auth[0], token), event)
         if not late:
             self.running = "idle"  # inspect and wipe jobs idle until the operator acts
@@ -158,7 +186,8 @@ class SimulatedNode:
         self.os_installed = True
         for path in _CREDENTIAL.findall(late):  # the agent's credential, as the late_command's wget takes it
             job = _REPORT.findall(late)[0][0]
-            self.agent_credential = json.loads(self._get(f"{server}/{path}", (auth[0], job)))["token"]
+            self.agent.forget()  # a new installation: a new credential, nothing cached
+            self.agent.credential = json.loads(self._get(f"{server}/{path}", (auth[0], job)))
         for token, event in _REPORT.findall(late):
             self._report(server, (auth[0], token), event)
         self._log("installer_reboot")
