@@ -20,6 +20,7 @@ from . import selection
 from .selection import Candidate
 
 CONSUMER_KIND = "OpenStackCluster"
+INSPECTION = (ProvisioningState.REGISTERING, ProvisioningState.INSPECTING)
 BUSY = (ProvisioningState.PROVISIONING, ProvisioningState.PROVISIONED, ProvisioningState.DEPROVISIONING)
 
 
@@ -45,7 +46,9 @@ def candidate(cluster: str, host: BareMetalHost, recorded: Mapping[str, HostStat
     owner = claimed_by(host)
     role = recorded[host.name].role.value if owner == cluster and host.name in recorded else None
     mine = owner == cluster and (host.spec.role in (None, noderole_name(cluster, host.name)))
-    return replace(selection.candidate(host, owner, role), available=free(host) or mine)
+    state = host.status.provisioning.state if host.status.provisioning else ProvisioningState.REGISTERING
+    inspecting = state in INSPECTION and host.status.error_type is None and host.spec.bmc is not None
+    return replace(selection.candidate(host, owner, role), available=free(host) or mine, inspecting=inspecting)
 
 
 def claim(cluster: str) -> dict[str, Any]:
