@@ -1,12 +1,14 @@
-"""Kubernetes I/O of an OpenStackCluster: its Secrets (passwords, CA, certificates) and the BareMetalHosts
-of its namespace. Secrets are only created or extended (update with the read resourceVersion, so a
-concurrent writer makes this fail rather than lose keys), never rewritten from scratch.
+"""Kubernetes I/O of an OpenStackCluster: its Secrets (passwords, CA, certificates, one per host), the
+BareMetalHosts of its namespace (claims, releases, explanations) and the NodeRoles it generates. The
+cluster's own Secrets are only created or extended (update with the read resourceVersion, so a
+concurrent writer makes this fail rather than lose keys), never rewritten from scratch; a host's Secret
+is derived from them and rewritten whole.
 
 The Secrets live in the operator's system namespace, like the hosts' (docs/bootserver.md, trust model):
 tenants cannot write there, and the operator's RBAC needs no Secret writes in tenant namespaces. They are
 named `<namespace>.<secret>` (a namespace has no dots, so names never collide) and labelled with the
-cluster's UID; an owner reference cannot cross namespaces, so deleting the cluster keeps them (a running
-cloud's passwords are never thrown away by accident; docs/openstackcluster.md says how to remove them)."""
+cluster's UID; an owner reference cannot cross namespaces, so the cluster's finalizer deletes them
+(docs/openstackcluster.md, "Scaling down and deletion")."""
 
 from __future__ import annotations
 
