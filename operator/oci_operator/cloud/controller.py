@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from ..api.v1alpha1 import BareMetalHost, NodeRole, OpenStackCluster
+from ..api.v1alpha1 import BareMetalHost, NodeRole, OpenStackCluster, Resource
 from ..api.v1alpha1.baremetalhost import ErrorType, ProvisioningState
 from ..api.v1alpha1.openstackcluster import (
     ADDRESS_ANNOTATION,
@@ -31,6 +31,8 @@ from .hosts import data_disks
 from .plan import Plan
 from .selection import Selection, select
 from .topology import ROLE_ORDER, ClusterHost
+
+R = TypeVar("R", bound=Resource)
 
 
 @dataclass(frozen=True)
@@ -58,23 +60,15 @@ class Writes:
     explain: dict[str, str] = field(default_factory=dict)  # host -> explanation
 
 
-def hosts_of(store_hosts: list[dict[str, Any]]) -> list[BareMetalHost]:
-    found = []
-    for raw in store_hosts:
-        try:
-            found.append(BareMetalHost.model_validate(raw))
-        except ValidationError:
-            continue  # its own handler reports it
-    return found
-
-
-def noderoles_of(raw: list[dict[str, Any]]) -> list[NodeRole]:
+def valid(model: type[R], raw: list[dict[str, Any]]) -> list[R]:
+    """The objects that validate; an invalid one is its own handler's to report (or, for a generated
+    NodeRole edited by hand, rewritten by this pass)."""
     found = []
     for item in raw:
         try:
-            found.append(NodeRole.model_validate(item))
+            found.append(model.model_validate(item))
         except ValidationError:
-            continue  # edited by hand into something invalid: rewritten below
+            continue
     return found
 
 

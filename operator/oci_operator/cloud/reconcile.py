@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..api.v1alpha1 import BareMetalHost, OpenStackCluster
+from ..api.v1alpha1 import BareMetalHost, NodeRole, OpenStackCluster
 from ..api.v1alpha1.openstackcluster import KEEP_HOSTS_ANNOTATION, CloudRole, OpenStackClusterStatus
 from ..conditions import set_condition
 from ..k8s.merge_patch import status_patch
@@ -189,8 +189,8 @@ def reconcile_cluster(cluster: OpenStackCluster, store: ClusterStore) -> tuple[O
     except SecretsLost as exc:
         return _finish(cluster, status, False, "SecretsLost", str(exc)), None
     spec = cluster.spec
-    hosts = controller.hosts_of(store.list_hosts())
-    roles = controller.noderoles_of(store.list_noderoles(cluster.name))
+    hosts = controller.valid(BareMetalHost, store.list_hosts())
+    roles = controller.valid(NodeRole, store.list_noderoles(cluster.name))
     placement = controller.place(cluster, hosts)
     chosen = placement.selection
     desired = {str(role): count for role, count in spec.roles.counts().items()}
@@ -279,7 +279,7 @@ def release_all(cluster: OpenStackCluster, store: ClusterStore) -> int:
     annotation says to leave them installed) and delete the NodeRoles and Secrets it made (kept with
     the hosts). Returns how many hosts were given back."""
     keep = cluster.metadata_annotations().get(KEEP_HOSTS_ANNOTATION, "false").strip().lower() != "false"
-    hosts = [h for h in controller.hosts_of(store.list_hosts()) if claims.claimed_by(h) == cluster.name]
+    hosts = [h for h in controller.valid(BareMetalHost, store.list_hosts()) if claims.claimed_by(h) == cluster.name]
     for host in hosts:
         store.patch_host(host.name, {"spec": {"consumerRef": None}} if keep else claims.unclaim(cluster.name, host))
     for raw in store.list_noderoles(cluster.name):
