@@ -63,7 +63,8 @@ class Recorder:
         self.started: dict[str, float] = {}
         self.converged: dict[str, list[tuple[float, str]]] = {}
         self._watch = watch.Watch()
-        self._thread = threading.Thread(target=self._run, args=(kube, namespace), daemon=True)
+        own = Kube.connect(kube.kubeconfig)  # its own connections: a watch must not share the test's pool
+        self._thread = threading.Thread(target=self._run, args=(own, namespace), daemon=True)
         self._thread.start()
 
     def _run(self, kube: Kube, namespace: str) -> None:

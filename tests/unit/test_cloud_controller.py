@@ -17,6 +17,7 @@ from oci_operator.cloud.rollout import PAUSE_ANNOTATION
 from oci_operator.reconcilers.desired_state import render_desired_state
 from support.cloud import spec_dict
 from support.cloud_store import MemoryStore, bmh
+from support.health import health, kstatus
 
 GIB = 1024**3
 CLOUD = {CloudRole.CONTROLLER: 3, CloudRole.COMPUTE: 2, CloudRole.MESSAGING: 1, CloudRole.CEPHMON: 3,
@@ -84,6 +85,11 @@ def ready(outcome: Any) -> tuple[str, str, str]:
     return cond.status, cond.reason, cond.message
 
 
+def as_applied(outcome: Any) -> dict[str, Any]:
+    """The cluster object as Argo CD and Flux would read it after this pass."""
+    return {"kind": "OpenStackCluster", "metadata": {"name": "c1", "generation": 1}, "status": outcome.status.wire()}
+
+
 def role_of(name: str) -> str:
     return name.rsplit("-", 1)[0]
 
@@ -91,6 +97,10 @@ def role_of(name: str) -> str:
 def test_a_cloud_rolls_out_in_ocis_order_and_flips_initial_cluster_setup() -> None:
     store = MemoryStore(fleet())
     drive = Drive(store)
+    first = drive.step()
+    assert ready(first)[:2] == ("False", "Provisioning")
+    assert health(as_applied(first)) == ("Progressing", "Provisioning: cephmon 0/3 converged (step cephmon 0/3)")
+    assert kstatus(as_applied(first)) == "InProgress"
     done = drive.until_ready()
     assert ready(done)[1] == "Converged"
     assert done.status.rollout.phase == "Complete"
@@ -222,7 +232,12 @@ def test_a_failing_compute_stalls_the_cluster_and_heals() -> None:
     assert "puppet apply exit 6" in message
     assert outcome.status.roles["compute"].failed == 1
     assert any(c.type == "Stalled" for c in outcome.status.conditions)
-    assert ready(drive.until_ready(limit=5))[1] == "Converged"
+    assert health(as_applied(outcome))[0] == "Degraded"
+    assert kstatus(as_applied(outcome)) == "Failed"
+    healed = drive.until_ready(limit=5)
+    assert ready(healed)[1] == "Converged"
+    assert health(as_applied(healed))[0] == "Healthy"
+    assert kstatus(as_applied(healed)) == "Current"
 
 
 def test_pause_holds_and_limit_caps_the_release() -> None:
