@@ -220,7 +220,8 @@ def test_a_cloud_from_apply_to_ready_in_ocis_order_then_heal_scale_down_and_dele
         obj = wait_for(lambda: (o := cluster(kube, namespace)) and gone not in o["status"]["hosts"] and o, TIMEOUT,
                        "its address released")  # fmt: skip
         assert addresses[gone] not in {v["address"] for v in obj["status"]["hosts"].values()}
-        assert not kube.exists(namespace, "NodeRole", f"{NAME}-{gone}")
+        # kopf holds a NodeRole (its timer's finalizer) until it stopped the timer: deleted, then gone.
+        wait_for(lambda: not kube.exists(namespace, "NodeRole", f"{NAME}-{gone}"), TIMEOUT, "its NodeRole deleted")
         wait_for(lambda: kube.get(namespace, "NodeRole", f"{NAME}-{peer}")["metadata"]["generation"] > peer_generation,
                  TIMEOUT, "peers re-rendered")  # fmt: skip
         wait_for(lambda: (r := ready(kube, namespace)) and r[0] == "True", ROLLOUT, "Ready after the scale-down")
@@ -233,8 +234,15 @@ def test_a_cloud_from_apply_to_ready_in_ocis_order_then_heal_scale_down_and_dele
 
         wait_for(lambda: all(given_back(kube, namespace, h) for h in taken), ROLLOUT, "every host given back")
         assert {h: bmc_counts(fleet, h, marks[h]) for h in taken} == {h: (1, 1) for h in taken}
-        roles = kube.custom.list_namespaced_custom_object("oci.openstack.org", "v1alpha1", namespace, "noderoles")
-        assert roles["items"] == []
+        wait_for(
+            lambda: (
+                not kube.custom.list_namespaced_custom_object("oci.openstack.org", "v1alpha1", namespace, "noderoles")[
+                    "items"
+                ]
+            ),
+            TIMEOUT,
+            "every NodeRole deleted",
+        )
         left = kube.core.list_namespaced_secret(DEFAULT_SYSTEM_NAMESPACE).items
         assert not [s.metadata.name for s in left if s.metadata.name.startswith(f"{namespace}.{NAME}-")]
         recorder.stop()
