@@ -273,6 +273,12 @@ def test_scale_down_gives_a_host_back_and_frees_its_address() -> None:
     assert store.hosts["compute-1"]["status"]["selection"]["c1"].startswith("released from compute")
     assert ready(drive.until_ready(limit=5))[1] == "Converged"
 
+    # A host deleted outright: its NodeRole and Secret go too (the role is short again).
+    del store.hosts["compute-0"]
+    drive.step()
+    assert "c1-compute-0" not in store.noderoles
+    assert "c1-host-compute-0" not in store.secrets
+
 
 def test_deletion_gives_every_host_back_and_removes_what_the_cluster_made() -> None:
     store = MemoryStore(fleet())

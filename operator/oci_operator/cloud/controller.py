@@ -184,6 +184,9 @@ def writes_for(
         elif mine and host.name not in assigned:
             writes.unclaim.append(host)
             writes.drop_secrets.append(noderoles.host_secret_name(name, host.name))
+    present = {h.name for h in hosts}
+    for gone in sorted(set(cluster.status.hosts or {}) - present):  # deleted while the cluster had it
+        writes.drop_secrets.append(noderoles.host_secret_name(name, gone))
     planned_names = {h.name for h in the_plan.hosts} if the_plan else set()
     writes.release = [h for h in release if h in planned_names]
     explanations = {c.host: c.explanation for c in placement.selection.choices}
