@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from kubernetes import watch
 
@@ -127,6 +128,7 @@ def bmc_counts(fleet: CloudFleet, host: str, since: int) -> tuple[int, int]:
             sum(c == "power_off" for c, _ in entries))  # fmt: skip
 
 
+@pytest.mark.timeout(2400)  # thirteen servers installed step after step, healed, given back: beyond the default
 def test_a_cloud_from_apply_to_ready_in_ocis_order_then_heal_scale_down_and_delete(
     kube: Kube, namespace: str, bootserver: BootServerProcess, operator: OperatorProcess, tmp_path: Path
 ) -> None:
