@@ -1,5 +1,6 @@
 """OpenStackCluster through the real API server and the operator process: its passwords, CA and
-certificates land in Secrets it owns, generated once; the plan covers the hosts labelled for it;
+certificates land in Secrets it owns, generated once; it claims the hosts labelled for it, generates
+their NodeRoles and Secrets and releases the first step of the roll-out;
 a lost passwords Secret after hosts got them is SecretsLost, not new passwords; and no secret value
 reaches the operator's log, the Events or the status."""
 
@@ -73,8 +74,10 @@ def test_secrets_generated_once_lost_is_reported_and_never_logged(
     kube: Kube, operator: OperatorProcess, namespace: str
 ) -> None:
     created = kube.create(namespace, cluster_manifest())
-    first = wait_for(lambda: (r := ready(kube, namespace)) and r[0] == "True" and r, TIMEOUT, "cluster Ready")
-    assert first[1] == "Validated"
+    # No host yet: the first step of the roll-out is short of hosts, and says so.
+    first = wait_for(lambda: (r := ready(kube, namespace)) and r[1] == "RoleShort" and r, TIMEOUT, "cluster short")
+    assert first[0] == "False"
+    assert condition(first[2], "Ready")["message"].startswith("controller 0/3: 3 host(s) short of 3")
     passwords = wait_for(lambda: secret(kube, namespace, f"{NAME}-secrets"), TIMEOUT, "passwords Secret")
     ca = wait_for(lambda: secret(kube, namespace, f"{NAME}-ca"), TIMEOUT, "CA Secret")
     for owned in (passwords, ca):
@@ -87,17 +90,33 @@ def test_secrets_generated_once_lost_is_reported_and_never_logged(
 
     # A second reconcile (an edit bumps the generation; observedGeneration follows) leaves it alone.
     kube.patch_spec(namespace, "OpenStackCluster", NAME, {"description": "second pass"})
-    wait_for(lambda: (r := ready(kube, namespace)) and r[0] == "True", TIMEOUT, "second reconcile")
+    wait_for(lambda: (r := ready(kube, namespace)) and r[1] == "RoleShort", TIMEOUT, "second reconcile")
     assert secret(kube, namespace, f"{NAME}-secrets").metadata.resource_version == version
 
-    # Hosts join by label: the plan covers them and hands them the secrets; certificates get issued.
+    # Hosts join by label: the cluster claims and plans them, releases the controllers (the first step)
+    # and hands each its secrets through its own Secret; certificates get issued.
     for i, role in enumerate(["controller"] * 3 + ["compute"] * 2):
         kube.create(namespace, host_manifest(f"node-{i}", role, i))
     planned = wait_for(
         lambda: (r := ready(kube, namespace)) and r[2]["status"].get("plannedHosts") == 5 and r, TIMEOUT, "5 planned"
     )
     assert planned[2]["status"]["secretsInUse"] is True
-    assert condition(planned[2], "Ready")["message"] == "5 of 5 hosts planned"
+    assert condition(planned[2], "Ready")["reason"] == "Provisioning"
+    assert planned[2]["status"]["rollout"]["released"] == ["node-0", "node-1", "node-2"]
+    # The release is on record in the status before the hosts are touched: wait for the hosts.
+    node0 = wait_for(
+        lambda: (h := kube.get(namespace, "BareMetalHost", "node-0"))["spec"].get("role") and h, TIMEOUT, "released"
+    )
+    assert node0["spec"]["consumerRef"] == {"apiVersion": "oci.openstack.org/v1alpha1", "kind": "OpenStackCluster",
+                                            "name": NAME}  # fmt: skip
+    assert node0["spec"]["role"] == f"{NAME}-node-0"
+    wait_for(lambda: kube.get(namespace, "BareMetalHost", "node-4")["status"].get("selection"), TIMEOUT, "explained")
+    node0 = kube.get(namespace, "BareMetalHost", "node-0")
+    assert node0["status"]["selection"][NAME] in ("takes controller", "keeps controller")
+    assert "role" not in kube.get(namespace, "BareMetalHost", "node-3")["spec"]  # computes wait their step
+    roles = kube.custom.list_namespaced_custom_object("oci.openstack.org", "v1alpha1", namespace, "noderoles")["items"]
+    assert sorted(r["metadata"]["name"] for r in roles) == [f"{NAME}-node-{i}" for i in range(5)]
+    host_secret = wait_for(lambda: secret(kube, namespace, f"{NAME}-host-node-0"), TIMEOUT, "the host's Secret")
     certs = wait_for(lambda: secret(kube, namespace, f"{NAME}-certificates"), TIMEOUT, "certificates Secret")
     assert f"{NAME}-controller-1.cloud1.example.net.crt" in certs.data
     assert "api-vip.key" in certs.data
@@ -116,11 +135,14 @@ def test_secrets_generated_once_lost_is_reported_and_never_logged(
     assert secret(kube, namespace, f"{NAME}-secrets") is None
 
     # No secret value anywhere a person or a log shipper reads.
-    leaked = [*values(passwords), *values(ca), *values(certs)]
-    leaked = [v for v in leaked if not v.startswith("-----BEGIN CERTIFICATE")]  # certificates are public
+    leaked = [*values(passwords), *values(ca), *values(certs), *values(host_secret)]
+    # Certificates are public; the hiera document is checked line by line below (its values are secrets).
+    leaked = [v for v in leaked if not v.startswith("-----BEGIN CERTIFICATE")]
     readable = [
         operator.log(),
         json.dumps(kube.get(namespace, "OpenStackCluster", NAME)),
+        json.dumps(roles),
+        json.dumps([kube.get(namespace, "BareMetalHost", f"node-{i}") for i in range(5)]),
         "\n".join(f"{e.reason} {e.message}" for e in kube.events(namespace, NAME)),
     ]
     for text in readable:

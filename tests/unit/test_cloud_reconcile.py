@@ -9,36 +9,8 @@ from typing import Any
 from oci_operator.api.v1alpha1 import OpenStackCluster
 from oci_operator.api.v1alpha1.openstackcluster import CLOUD_ROLE_LABEL, CLUSTER_LABEL
 from oci_operator.cloud.reconcile import reconcile_cluster
-from oci_operator.cloud.store import Owner, StoredSecret
 from support.cloud import MINIMAL, spec_dict
-
-
-class MemoryStore:
-    def __init__(self, hosts: list[dict[str, Any]] | None = None) -> None:
-        self.secrets: dict[str, StoredSecret] = {}
-        self.owners: dict[str, Owner] = {}
-        self.hosts = hosts or []
-        self.writes = 0
-
-    def read_secret(self, name: str) -> StoredSecret | None:
-        return self.secrets.get(name)
-
-    def create_secret(self, name: str, data: dict[str, str], owner: Owner, kind: str) -> bool:
-        if name in self.secrets:
-            return False
-        self.writes += 1
-        self.secrets[name] = StoredSecret(dict(data), str(self.writes))
-        self.owners[name] = owner
-        return True
-
-    def update_keys(self, name: str, data: dict[str, str], resource_version: str) -> None:
-        current = self.secrets[name]
-        assert current.resource_version == resource_version
-        self.writes += 1
-        self.secrets[name] = StoredSecret(current.data | data, str(self.writes))
-
-    def list_hosts(self) -> list[dict[str, Any]]:
-        return self.hosts
+from support.cloud_store import MemoryStore, bmh
 
 
 def cluster(status: dict[str, Any] | None = None, **spec: Any) -> OpenStackCluster:
@@ -52,18 +24,11 @@ def cluster(status: dict[str, Any] | None = None, **spec: Any) -> OpenStackClust
 
 
 def host(name: str, role: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "oci.openstack.org/v1alpha1",
-        "kind": "BareMetalHost",
-        "metadata": {"name": name, "labels": {CLUSTER_LABEL: "cloud1", CLOUD_ROLE_LABEL: role}},
-        "spec": {
-            "bmc": {"address": "ipmi://127.0.0.1:9", "credentialsName": "x"},
-            "bootMACAddress": "52:54:00:00:00:01",
-        },
-    }
+    return bmh(name, {CLUSTER_LABEL: "cloud1", CLOUD_ROLE_LABEL: role})
 
 
-HOSTS = [host(f"c{i}", "controller") for i in range(3)] + [host(f"n{i}", "compute") for i in range(2)]
+def hosts() -> list[dict[str, Any]]:
+    return [host(f"c{i}", "controller") for i in range(3)] + [host(f"n{i}", "compute") for i in range(2)]
 
 
 def ready(outcome_status: Any) -> tuple[str, str, str]:
@@ -72,10 +37,11 @@ def ready(outcome_status: Any) -> tuple[str, str, str]:
 
 
 def test_first_pass_creates_owned_secrets_and_plans_the_hosts() -> None:
-    store = MemoryStore(HOSTS)
+    store = MemoryStore(hosts())
     outcome, the_plan = reconcile_cluster(cluster(), store)
-    assert ready(outcome.status) == ("True", "Validated", "5 of 5 hosts planned")
-    assert set(store.secrets) == {"cloud1-secrets", "cloud1-ca", "cloud1-certificates"}
+    assert ready(outcome.status) == ("False", "Provisioning", "controller 0/3 converged")
+    cluster_secrets = {"cloud1-secrets", "cloud1-ca", "cloud1-certificates"}
+    assert set(store.secrets) == cluster_secrets | {f"cloud1-host-{h}" for h in ("c0", "c1", "c2", "n0", "n1")}
     assert {o.uid for o in store.owners.values()} == {"u-1"}
     assert the_plan is not None
     c1 = the_plan.host("c0").enc()["classes"]["oci::controller"]
@@ -85,8 +51,10 @@ def test_first_pass_creates_owned_secrets_and_plans_the_hosts() -> None:
 
 
 def test_a_second_pass_writes_nothing_and_keeps_every_value() -> None:
-    store = MemoryStore(HOSTS)
-    first, _ = reconcile_cluster(cluster(), store)
+    store = MemoryStore(hosts())
+    taken, _ = reconcile_cluster(cluster(), store)
+    # The second pass only turns each host's "takes controller" into "keeps controller".
+    first, _ = reconcile_cluster(cluster(status=taken.status.wire()), store)
     before, writes = {k: v.data for k, v in store.secrets.items()}, store.writes
     again = cluster(status=first.status.wire())
     second, the_plan = reconcile_cluster(again, store)
@@ -114,7 +82,7 @@ def test_a_missing_password_is_added_without_touching_the_others() -> None:
 
 
 def test_secrets_lost_after_hosts_got_them_is_reported_not_regenerated() -> None:
-    store = MemoryStore(HOSTS)
+    store = MemoryStore(hosts())
     first, _ = reconcile_cluster(cluster(), store)
     del store.secrets["cloud1-secrets"]
     outcome, the_plan = reconcile_cluster(cluster(status=first.status.wire()), store)
@@ -126,16 +94,17 @@ def test_secrets_lost_after_hosts_got_them_is_reported_not_regenerated() -> None
 
 
 def test_invalid_topology_is_a_condition_naming_every_problem() -> None:
-    store = MemoryStore([*HOSTS, host("n9", "compute")])
-    outcome, the_plan = reconcile_cluster(cluster(), store)
+    store = MemoryStore(hosts())
+    outcome, the_plan = reconcile_cluster(cluster(roles={"controller": 2, "compute": 2, "cephmon": 1}), store)
     status, reason, message = ready(outcome.status)
     assert (status, reason, the_plan) == ("False", "InvalidTopology", None)
-    assert "role compute declares 2 hosts but 3 carry it (extra: n9)" in message
+    assert "role controller needs at least 3 hosts, the cluster declares 2" in message
+    assert "role cephmon forms a quorum: declare none or at least 3, not 1" in message
     assert [e.type for e in outcome.events] == ["Warning"]
 
 
 def test_no_secret_value_in_status_or_events() -> None:
-    store = MemoryStore(HOSTS)
+    store = MemoryStore(hosts())
     outcome, _ = reconcile_cluster(cluster(), store)
     del store.secrets["cloud1-ca"]
     lost, _ = reconcile_cluster(cluster(status=outcome.status.wire()), store)

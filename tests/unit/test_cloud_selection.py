@@ -201,3 +201,13 @@ def test_a_baremetalhost_becomes_a_candidate(state: str | None, available: bool)
     )  # fmt: skip
     assert c.hardware is not None
     assert c.hardware.ram_mebibytes == 64 * 1024
+
+
+def test_a_role_with_profiles_waits_for_inspections_in_progress_so_the_choice_does_not_race() -> None:
+    hosts = [*fleet(), Candidate("aaa-new", {}, None, inspecting=True)]
+    sel = select("c1", spec(), hosts)
+    assert "compute" not in {str(r) for r in sel.assigned.values()}
+    assert "waiting for the inspection of aaa-new" in summary(sel)
+    assert sorted(n for n, r in sel.assigned.items() if r == CloudRole.CONTROLLER) == ["ctl-a", "ctl-b", "ctl-c"]
+    inspected = [*fleet(), Candidate("aaa-new", {}, hardware(ram_gib=512))]
+    assert select("c1", spec(), inspected).assigned["aaa-new"] == CloudRole.COMPUTE

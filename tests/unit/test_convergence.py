@@ -224,3 +224,29 @@ def test_a_slow_render_leaves_the_event_loop_free() -> None:
     took, longest_gap = asyncio.run(scenario())
     assert took > 1.0  # the render did take a while (300 million loop steps, or the 5 s time limit)
     assert longest_gap < took / 2  # and the loop kept turning meanwhile (on the loop, the gap is the render)
+
+
+def test_a_generated_roles_secret_references_are_filled_from_the_hosts_secret_by_the_pass() -> None:
+    """An OpenStackCluster's NodeRole names secrets by reference; the host's pass fills them from the
+    host's own Secret into the desired state (whose hash then covers them), and names a missing key."""
+    puppet = {"type": "puppet", "name": "oci", "classes": ["oci::generic"], "hiera": "<secret:hiera.yaml>"}
+    generated = role({**FILE, "template": "key=<secret:tls.key>"}, puppet)
+    pool = BMCPool(Governor(GovernorConfig(backoff_base=0.0)), factory=lambda *_: FakeDriver())  # type: ignore[arg-type,return-value]
+    credentials = check_secret("c", {"username": "u", "password": "p"}, "1")
+    assert credentials.credentials is not None
+    bmc = pool.access("ipmi://10.0.0.1", credentials.credentials)
+    secrets = {"tls.key": "PRIVATE", "hiera.yaml": "oci::generic::machine_ip: 10.0.0.5\n"}
+    filled = asyncio.run(reconcile_pass(host(), credentials, bmc, HostSettings(), role=generated, role_secrets=secrets))
+    assert filled.desired is not None
+    document = filled.desired.document
+    assert document["resources"][0]["content"] == "key=PRIVATE"
+    assert document["resources"][1]["hiera"] == secrets["hiera.yaml"]
+    plain = asyncio.run(reconcile_pass(host(), credentials, bmc, HostSettings(), role=generated))
+    assert plain.desired is not None
+    assert plain.desired.hash != filled.desired.hash
+    missing = asyncio.run(reconcile_pass(host(), credentials, bmc, HostSettings(), role=generated, role_secrets={}))
+    converged = next(c for c in missing.status.conditions if c.type == "Converged")
+    assert (converged.reason, converged.message) == (
+        "RenderFailed",
+        "NodeRole 'web': secret key(s) hiera.yaml, tls.key missing from the host's Secret",
+    )

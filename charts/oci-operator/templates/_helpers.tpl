@@ -51,6 +51,10 @@ desired states are written in the system namespace only (rbac.yaml). */}}
 - apiGroups: [oci.openstack.org]
   resources: [baremetalhosts/status, noderoles/status, openstackclusters/status]
   verbs: [patch]
+{{- /* An OpenStackCluster generates one NodeRole per host it takes (cloud/noderoles.py). */}}
+- apiGroups: [oci.openstack.org]
+  resources: [noderoles]
+  verbs: [create, update, delete]
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get]

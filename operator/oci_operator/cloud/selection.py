@@ -36,6 +36,7 @@ class Candidate:
     available: bool = True  # free to provision (metal3's "available"); claimed hosts keep their role anyway
     claimed_by: str | None = None  # the cluster that claims it, if any
     claimed_role: str | None = None  # the role that claim gave it
+    inspecting: bool = False  # its hardware is being found out (registering or inspecting, no error)
 
 
 def candidate(host: BareMetalHost, claimed_by: str | None = None, claimed_role: str | None = None) -> Candidate:
@@ -211,6 +212,17 @@ def select(cluster: str, spec: OpenStackClusterSpec, candidates: Iterable[Candid
                 continue
             rank = rule.profiles.index(profile) if profile else 0
             fits.append((rank, host.name, profile))
+        # Profiles rank hosts: while one that could match is still being inspected, the role takes
+        # nobody new, so which hosts it gets does not depend on which inspection finished first.
+        pending = [
+            h.name
+            for h in hosts
+            if h.inspecting and h.hardware is None and h.name not in taken and h.name not in explanations
+            and all(h.labels.get(k) == v for k, v in rule.match_labels.items())
+        ]  # fmt: skip
+        if rule.profiles and pending and room > 0:
+            excluded[role].append(f"waiting for the inspection of {', '.join(pending)}")
+            continue
         fits.sort()
         for _, name, profile in fits[: max(room, 0)]:
             taken[name] = (role, profile)

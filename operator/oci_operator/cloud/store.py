@@ -37,3 +37,33 @@ class ClusterStore(Protocol):
     def list_hosts(self) -> list[dict[str, Any]]:
         """The BareMetalHosts of the cluster's namespace, as JSON."""
         ...
+
+    def write_secret(self, name: str, data: dict[str, str], owner: Owner, kind: str) -> None:
+        """Create the Secret, or replace its data (a host's Secret: derived, so rewriting it is safe)."""
+        ...
+
+    def delete_secret(self, name: str) -> None:
+        """Delete it; nothing when it is gone already."""
+        ...
+
+    def list_noderoles(self, cluster: str) -> list[dict[str, Any]]:
+        """The NodeRoles generated for `cluster`, as JSON."""
+        ...
+
+    def apply_noderole(self, body: dict[str, Any]) -> None:
+        """Create the NodeRole, or replace its labels, owners and spec."""
+        ...
+
+    def delete_noderole(self, name: str) -> None: ...
+
+    def patch_host(self, name: str, patch: dict[str, Any]) -> None:
+        """JSON merge patch of a BareMetalHost (null deletes a field)."""
+        ...
+
+    def patch_host_status(self, name: str, patch: dict[str, Any]) -> None:
+        """JSON merge patch of a BareMetalHost's status."""
+        ...
+
+    def record_status(self, cluster: str, patch: dict[str, Any]) -> None:
+        """JSON merge patch of the cluster's status, written before any host is touched."""
+        ...

@@ -17,6 +17,8 @@ MINIMUM: dict[CloudRole, int] = {CloudRole.CONTROLLER: 3}
 """OCI needs three controllers (corosync quorum, Galera)."""
 QUORUM: tuple[CloudRole, ...] = (CloudRole.CEPHMON, CloudRole.MESSAGING, CloudRole.SQL)
 """Roles that form a quorum of their own: none, or at least three."""
+STANDALONE: tuple[CloudRole, ...] = (CloudRole.MESSAGING,)
+"""Of those, roles where one host alone is fine too (a single RabbitMQ node forms no cluster)."""
 
 
 class TopologyError(ValueError):
@@ -58,8 +60,9 @@ def check_roles(spec: OpenStackClusterSpec) -> list[str]:
         if counts.get(role, 0) < minimum:
             problems.append(f"role {role} needs at least {minimum} hosts, the cluster declares {counts.get(role, 0)}")
     for role in QUORUM:
-        if 0 < counts.get(role, 0) < 3:
-            problems.append(f"role {role} forms a quorum: declare none or at least 3, not {counts[role]}")
+        if 0 < counts.get(role, 0) < 3 and not (role in STANDALONE and counts[role] == 1):
+            allowed = "none, 1 or at least 3" if role in STANDALONE else "none or at least 3"
+            problems.append(f"role {role} forms a quorum: declare {allowed}, not {counts[role]}")
     if counts.get(CloudRole.MESSAGING, 0) and spec.messaging_vip is None:
         problems.append("messaging nodes need spec.messagingVip (oci::messaging's messaging_vip_ipaddr)")
     proxies, stores = counts.get(CloudRole.SWIFTPROXY, 0), counts.get(CloudRole.SWIFTSTORE, 0)

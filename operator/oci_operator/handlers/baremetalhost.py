@@ -22,9 +22,11 @@ from ..bmc.driver import BMCError, PowerAction
 from ..bmc.governor import NotNow
 from ..bootserver import tls
 from ..bootserver.macs import normalize
+from ..cloud.noderoles import CLUSTER_LABEL, GENERATED_LABEL, host_secret_name
 from ..conditions import find, note_shared_bmc, set_condition
 from ..config import KOPF_PREFIX, OperatorConfig
 from ..k8s import client as k8s
+from ..k8s.cluster_secrets import stored_name
 from ..metrics import RECONCILE_ERRORS, RECONCILES, forget_host, record_host
 from ..reconcilers.baremetalhost import reconcile_pass
 from ..reconcilers.desired_state import RoleLookup
@@ -206,7 +208,8 @@ class HostRunner:
         if k8s.ROTATE_AGENT_CREDENTIAL in host.metadata_annotations():
             await self._offer_agent_credential(host, str(raw["metadata"].get("uid", "")))
         role = await self._role(host)
-        result = await reconcile_pass(host, credentials, bmc, self.config.power, role=role)
+        secrets = await self._role_secrets(host, role)
+        result = await reconcile_pass(host, credentials, bmc, self.config.power, role=role, role_secrets=secrets)
         if host.spec.bmc is not None:
             result.status.conditions = note_shared_bmc(
                 result.status.conditions, host.spec.bmc.address, sharing, host.generation
@@ -282,6 +285,15 @@ class HostRunner:
             return NodeRole.model_validate(raw)
         except ValidationError as exc:
             return f"NodeRole {host.spec.role!r} is invalid: {invalid_message(exc)}"
+
+    async def _role_secrets(self, host: BareMetalHost, role: RoleLookup) -> dict[str, str] | None:
+        """A NodeRole its OpenStackCluster generated names secrets by reference: this host's own Secret
+        (cloud/noderoles.py) fills them; only that host's, in its namespace's keeping."""
+        if not isinstance(role, NodeRole) or GENERATED_LABEL not in role.metadata_labels():
+            return None
+        name = stored_name(self.namespace, host_secret_name(role.metadata_labels().get(CLUSTER_LABEL, ""), host.name))
+        found = await asyncio.to_thread(k8s.read_secret, self.config.system_namespace, name)
+        return found[0] if found else {}
 
     def _account(self, result: PassResult, seconds: float) -> None:
         if result.deferred:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import datetime
 
 from ..api.v1alpha1 import (
@@ -221,6 +222,7 @@ async def reconcile_pass(
     settings: HostSettings,
     now: datetime | None = None,
     role: RoleLookup = None,
+    role_secrets: Mapping[str, str] | None = None,
 ) -> PassResult:
     status = _working_copy(host)
     assert status.provisioning is not None
@@ -269,7 +271,7 @@ async def reconcile_pass(
         if step.error is None:
             ready(ctx, "False", *ENTERING[step.next_state])
     # Templates render in worker processes and may take seconds: never on the event loop.
-    desired, converge_events = await asyncio.to_thread(judge_convergence, host, status, role)
+    desired, converge_events = await asyncio.to_thread(judge_convergence, host, status, role, role_secrets)
     requeue = step.requeue_after
     converged = find(status.conditions, "Converged")
     if requeue is not None and converged is not None and converged.status != "True":

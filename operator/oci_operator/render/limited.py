@@ -34,9 +34,10 @@ class Limits:
 class TemplateFailed(Exception):
     """Template `index` of the batch could not be rendered; the message says why."""
 
-    def __init__(self, index: int, message: str) -> None:
+    def __init__(self, index: int, message: str, transient: bool = False) -> None:
         super().__init__(message)
         self.index = index
+        self.transient = transient  # the worker timed out or died: the machine's load, perhaps
 
 
 class _Worker:
@@ -105,10 +106,12 @@ class Renderer:
                 self._cache.move_to_end(key)
         if cached is None:
             cached = self._render(request)
-            with self._lock:
-                self._cache[key] = cached
-                while len(self._cache) > self.limits.cache_entries:
-                    self._cache.popitem(last=False)
+            # A timeout or a dead worker may be the machine's load, not the template: try again next time.
+            if not (isinstance(cached, TemplateFailed) and cached.transient):
+                with self._lock:
+                    self._cache[key] = cached
+                    while len(self._cache) > self.limits.cache_entries:
+                        self._cache.popitem(last=False)
         if isinstance(cached, TemplateFailed):
             raise cached
         return list(cached)
@@ -123,8 +126,10 @@ class Renderer:
                 died = worker.process.poll() is not None
                 worker.kill()
                 if died:
-                    return TemplateFailed(-1, "the render worker died (out of memory?)")
-                return TemplateFailed(-1, f"rendering took longer than {self.limits.seconds:g}s and was stopped")
+                    return TemplateFailed(-1, "the render worker died (out of memory?)", transient=True)
+                return TemplateFailed(
+                    -1, f"rendering took longer than {self.limits.seconds:g}s and was stopped", transient=True
+                )
             with self._lock:
                 self._idle.append(worker)
         if "error" in answer:

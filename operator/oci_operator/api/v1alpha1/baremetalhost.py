@@ -102,6 +102,16 @@ class RootDeviceHints(WireModel):
     ] = False
 
 
+class ConsumerRef(WireModel):
+    """Who uses the host (metal3's spec.consumerRef): written by the operator when an OpenStackCluster
+    claims the host, cleared when it releases it. Users' manifests leave it out (docs/openstackcluster.md:
+    GitOps tools compare only the fields a manifest sets, so the claim is not drift)."""
+
+    api_version: Annotated[str, Field(description="API version of the consumer.", max_length=253)]
+    kind: Annotated[str, Field(description="Kind of the consumer, e.g. OpenStackCluster.", max_length=63)]
+    name: Annotated[str, Field(description="Name of the consumer, in the host's namespace.", max_length=253)]
+
+
 class BareMetalHostSpec(WireModel):
     """What the operator should make of the server."""
 
@@ -129,6 +139,10 @@ class BareMetalHostSpec(WireModel):
     ] = None
     root_device_hints: Annotated[
         RootDeviceHints | None, Field(description="Hints selecting the installation disk.")
+    ] = None
+    consumer_ref: Annotated[
+        ConsumerRef | None,
+        Field(description="The object that claimed the host (set by the operator for an OpenStackCluster)."),
     ] = None
     power_off_on_delete: Annotated[
         bool, Field(description="Power the server off when this BareMetalHost is deleted.")
@@ -260,6 +274,10 @@ class BareMetalHostStatus(StatusBase):
     convergence: Annotated[
         Convergence | None, Field(description="The node agent's last run (written by the boot server).")
     ] = None
+    selection: Annotated[
+        dict[str, Annotated[str, Field(max_length=2048)]] | None,
+        Field(description="Per OpenStackCluster of the namespace (key: its name), why it took or left out this host."),
+    ] = None
 
 
 class BareMetalHost(Resource):
@@ -277,6 +295,7 @@ class BareMetalHost(Resource):
             PrinterColumn("Online", ".spec.online", type="boolean", description="Desired power state."),
             PrinterColumn("Powered", ".status.poweredOn", type="boolean", description="Observed power state."),
             PrinterColumn("Role", ".spec.role", description="NodeRole the host converges to."),
+            PrinterColumn("Consumer", ".spec.consumerRef.name", priority=1, description="Who claimed the host."),
             # In the default view, as metal3 shows it: a host in trouble stands out without -o wide.
             PrinterColumn("Error", ".status.errorType", description="Class of the last error, empty when healthy."),
             PrinterColumn("Step", ".status.provisioning.step", priority=1, description="Last boot milestone."),

@@ -138,6 +138,10 @@ class Resource(WireModel):
         annotations = self.metadata.get("annotations")
         return {str(k): str(v) for k, v in annotations.items()} if isinstance(annotations, dict) else {}
 
+    def metadata_labels(self) -> dict[str, str]:
+        labels = self.metadata.get("labels")
+        return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
     @property
     def generation(self) -> int:
         value = self.metadata.get("generation", 0)

@@ -19,6 +19,9 @@ HOSTNAME_ANNOTATION = "oci.openstack.org/hostname"
 """Optional annotation: the host's own FQDN instead of <cluster>-<role>-<N>.<domain>."""
 ADDRESS_ANNOTATION = "oci.openstack.org/management-address"
 """Optional annotation: the host's management address instead of one taken from the cluster's range."""
+KEEP_HOSTS_ANNOTATION = "oci.openstack.org/keep-hosts"
+"""On an OpenStackCluster (any value but "false"): deleting it leaves its hosts installed, with their
+NodeRoles and Secrets; only the claims go."""
 DATA_DISKS_ANNOTATION = "oci.openstack.org/data-disks"
 """Optional annotation: the disks OSDs, swift or cinder take (e.g. "sdb,sdc"); else inspection's disks but
 the first."""
@@ -318,6 +321,10 @@ class OpenStackClusterSpec(WireModel):
         list[HardwareProfile],
         Field(default_factory=list, description="Hardware profiles roles select hosts by.", max_length=64),
     ]
+    provisioning_limit: Annotated[
+        int, Field(description="Most hosts provisioning at once during the roll-out (metal3's default).", ge=1,
+                   le=10000)
+    ] = 20  # fmt: skip
     selection: Annotated[
         dict[str, RoleSelection],
         Field(
