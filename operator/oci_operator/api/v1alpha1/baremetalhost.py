@@ -114,7 +114,8 @@ class Image(WireModel):
         str, Field(description="sha256 of the image (64 hex digits), checked while it is written.", pattern=SHA256)
     ]
     format: Annotated[
-        Literal["raw"], Field(description="Image format: raw (streamed as it is, no conversion on the node).")
+        str,
+        Field(description="Image format: raw, streamed as it is (no conversion on the node).", pattern="^raw$"),
     ] = "raw"
 
 

@@ -15,6 +15,7 @@ import pyghmi.ipmi.private.session as ipmisession
 from .. import pyghmi_fixes
 from . import protocol
 from .node import SimulatedNode
+from .vm import VMNode
 
 _log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
         self.boot_device = "default"
         self.boot_persistent = False
         self.mac = ""
-        self.node: SimulatedNode | None = None  # the server behind this BMC, when simulated
+        self.node: SimulatedNode | VMNode | None = None  # the server behind this BMC, when simulated
         self.entries: list[LogEntry] = []
         self.lock = threading.Lock()
         super().__init__(_AuthData(self), port=port, address=address)

@@ -17,6 +17,7 @@ from ..credentials import CREDENTIALS_TYPE
 from . import control
 from .fleet import Credentials, Fleet
 from .node import SimulatedNode, hardware_for
+from .vm import VMNode, VMSpec, load_specs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--boot-server",
         help="simulate the servers too: on power-on they PXE-boot from this boot server (http://HOST:PORT)",
+    )
+    parser.add_argument(
+        "--vms", type=Path, help="JSON file: QEMU VMs behind the BMCs it names (see oci_operator.bmc.sim.vm)"
     )
     parser.add_argument("--install-seconds", type=float, default=0.5, help="how long a simulated install takes")
     parser.add_argument("--state-file", type=Path, help="write the fleet (ports, credentials, control URL) here")
@@ -81,6 +85,15 @@ def manifests(fleet: Fleet) -> list[dict[str, object]]:
     return docs
 
 
+def attach_vm(fleet: Fleet, name: str, spec: VMSpec) -> VMNode:
+    bmc = fleet.bmcs.get(name)
+    if bmc is None:
+        raise SystemExit(f"bmc-sim: --vms names {name}, which is not one of the BMCs")
+    bmc.mac = spec.mac
+    bmc.node = VMNode(bmc, spec)
+    return bmc.node
+
+
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     fleet = Fleet()
@@ -93,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         if args.boot_server:
             url = f"{args.boot_server.rstrip('/')}/boot.ipxe"
             bmc.node = SimulatedNode(bmc, bmc.mac, url, hardware_for(index, bmc.mac), args.install_seconds)
+    vms = [attach_vm(fleet, name, spec) for name, spec in (load_specs(args.vms) if args.vms else {}).items()]
     fleet.start()
     server = control.serve(fleet, "127.0.0.1", args.control_port)
     control_url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -109,5 +123,7 @@ def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
+    for vm in vms:
+        vm.stop()
     server.shutdown()
     return 0
