@@ -18,13 +18,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from email.utils import formatdate
 from pathlib import Path
 
 import pytest
 
 from support.bmcsim import SimBMC, SimControl, bmc_sim
 from support.bootserver import BootServerProcess
-from support.hosts import create_booting_host, state, status
+from support.hosts import converged, create_booting_host, state, status
 from support.kube import Kube
 from support.netns import ProvisioningNet
 from support.operator_process import OperatorProcess, free_port, http_get
@@ -136,12 +137,23 @@ def read_from_root(disk: Path, name: str, workdir: Path) -> str:
     return subprocess.run(["debugfs", "-R", f"cat {name}", str(part)], capture_output=True, text=True).stdout
 
 
+def wait_showing(
+    what: str, check: Callable[[], object], timeout: float, serial: Path, server: BootServerProcess
+) -> None:
+    """wait_for, and on a timeout the VM's serial console and the boot server's log (what went wrong)."""
+    try:
+        wait_for(check, timeout, what, interval=2)
+    except AssertionError:
+        console = serial.read_text(errors="replace")[-4000:] if serial.exists() else "(none)"
+        print(f"serial console (tail):\n{console}\nboot server log (tail):\n{server.log()[-3000:]}")
+        raise
+
+
 def head(disk: Path, size: int = 1 << 20) -> bytes:
     with disk.open("rb") as f:
         return f.read(size)
 
 
-@pytest.mark.timeout(3000)  # four network boots of a VM under TCG
 def write_rate(log: str) -> float:
     """MB/s the ramdisk reported for streaming and verifying the image (its verify-image step)."""
     found = re.search(r"verified: ([0-9]+) bytes in ([0-9]+)s", log)
@@ -159,7 +171,7 @@ def dd_rate(image: Path, target: Path) -> float:
     return image.stat().st_size / took / 1e6
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(2400)  # building the image (minutes under load) and a boot under TCG
 def test_the_os_image_boots_to_systemd_from_its_disk(tmp_path: Path) -> None:
     """hack/build-os-image's output, on a virtio disk, boots under UEFI: systemd-boot → the kernel and our
     initramfs (oci.root=) → systemd → multi-user, with the agent's timer. No network here: the point is
@@ -205,6 +217,7 @@ def test_the_os_image_boots_to_systemd_from_its_disk(tmp_path: Path) -> None:
         qemu.wait()
 
 
+@pytest.mark.timeout(3000)  # four network boots of a VM under TCG
 def test_a_vm_is_inspected_installed_from_an_image_and_wiped_through_the_deploy_ramdisk(
     kube: Kube,
     namespace: str,
@@ -218,16 +231,8 @@ def test_a_vm_is_inspected_installed_from_an_image_and_wiped_through_the_deploy_
     url, images = image_server
     checksum = make_image(images / "node.raw", tmp_path)
 
-    def diagnose() -> str:
-        console = serial.read_text(errors="replace")[-3000:] if serial.exists() else "(none)"
-        return f"serial console (tail):\n{console}\nboot server log (tail):\n{pxe_server.log()[-3000:]}"
-
-    def wait(what: str, check: Callable[[], bool], timeout: float = JOB_TIMEOUT) -> None:
-        try:
-            wait_for(check, timeout, what, interval=2)
-        except AssertionError:
-            print(diagnose())
-            raise
+    def wait(what: str, check: Callable[[], object], timeout: float = JOB_TIMEOUT) -> None:
+        wait_showing(what, check, timeout, serial, pxe_server)
 
     # Inspection: the VM powers on through the BMC, PXE-boots our ramdisk, which reports its hardware.
     started = time.monotonic()
@@ -294,3 +299,110 @@ def test_a_vm_is_inspected_installed_from_an_image_and_wiped_through_the_deploy_
         f"deploy throughput: ramdisk {ramdisk_mbps:.1f} MB/s (HTTP, sha256 in the same pass, under TCG) vs dd of the"
         f" same image here {dd_mbps:.1f} MB/s (conv=fsync): ratio {ramdisk_mbps / dd_mbps:.3f}"
     )
+
+
+DEMO_UNIT = """[Unit]
+Description=oci-operator demo service
+
+[Service]
+ExecStart=/bin/sh -c 'cat /etc/oci-demo.conf; exec sleep infinity'
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def local_repository(directory: Path, packages: tuple[str, ...]) -> None:
+    """A flat apt repository of a few .debs (apt-get download), its Packages index written here."""
+    subprocess.run(["apt-get", "download", "-q", *packages], cwd=directory, check=True, capture_output=True)
+    stanzas = []
+    for deb in sorted(directory.glob("*.deb")):
+        control = subprocess.run(["dpkg-deb", "-f", str(deb)], check=True, capture_output=True, text=True).stdout
+        digest = hashlib.sha256(deb.read_bytes()).hexdigest()
+        extra = f"Filename: ./{deb.name}\nSize: {deb.stat().st_size}\nSHA256: {digest}\n"
+        stanzas.append(control.rstrip("\n") + "\n" + extra)
+    index = directory / "Packages"
+    index.write_text("\n".join(stanzas))
+    digest = hashlib.sha256(index.read_bytes()).hexdigest()
+    (directory / "Release").write_text(
+        f"Origin: oci-e2e\nSuite: local\nDate: {formatdate(usegmt=True)}\n"
+        f"SHA256:\n {digest} {index.stat().st_size} Packages\n"
+    )
+
+
+@pytest.mark.timeout(3600)  # network boots and a disk boot of a VM under TCG
+def test_an_image_installed_vm_boots_its_disk_and_its_agent_converges_the_role(
+    kube: Kube,
+    namespace: str,
+    operator: OperatorProcess,
+    pxe_server: BootServerProcess,
+    image_server: tuple[str, Path],
+    vm: tuple[SimControl, SimBMC, Path, Path],
+    tmp_path: Path,
+) -> None:
+    """PXE → ramdisk → inspection → hack/build-os-image's image written and verified → the ramdisk reboots
+    → the disk boots (systemd) → the agent's timer → a package from a local apt repository, a templated
+    file, a unit enabled and running → Converged=True."""
+    _, bmc, _, serial = vm
+    url, images = image_server
+    built = Path(
+        subprocess.run([str(ROOT / "hack/build-os-image")], check=True, capture_output=True, text=True, timeout=1800)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    (images / "debian12.raw").symlink_to(built)
+    checksum = Path(f"{built}.sha256").read_text().split()[0]
+    repo = images / "repo"
+    repo.mkdir()
+    local_repository(repo, ("hello",))
+    kube.create(
+        namespace,
+        {
+            "apiVersion": "oci.openstack.org/v1alpha1",
+            "kind": "NodeRole",
+            "metadata": {"name": "demo"},
+            "spec": {
+                "resources": [
+                    # The site's mirror: the VM reaches nothing else.
+                    {"type": "file", "name": "apt-sources", "path": "/etc/apt/sources.list",
+                     "template": f"deb [trusted=yes] {url}/repo ./\n"},
+                    {"type": "package", "name": "hello"},
+                    {"type": "file", "name": "demo-conf", "path": "/etc/oci-demo.conf",
+                     "template": "host={{ host.name }}\nrole={{ role.name }}\n"},
+                    {"type": "file", "name": "demo-unit", "path": "/etc/systemd/system/oci-demo.service",
+                     "template": DEMO_UNIT},
+                    {"type": "service", "name": "oci-demo", "enabled": True, "running": True,
+                     "restartOn": ["demo-conf"]},
+                ]
+            },
+        },
+    )  # fmt: skip
+
+    def wait(what: str, check: Callable[[], object], timeout: float = JOB_TIMEOUT) -> None:
+        wait_showing(what, check, timeout, serial, pxe_server)
+
+    started = time.monotonic()
+    hints = {"serialNumber": DISK_SERIAL}
+    image = {"url": f"{url}/debian12.raw", "checksum": checksum}
+    create_booting_host(
+        kube, namespace, "vm", bmc, VM_MAC, bootMode="UEFI", role="demo", image=image, rootDeviceHints=hints
+    )
+    wait("the host to be provisioned", lambda: state(kube, namespace, "vm") == "provisioned", 2 * JOB_TIMEOUT)
+    provisioned = time.monotonic() - started
+
+    def unit_started() -> bool:
+        found = status(kube, namespace, "vm").get("convergence") or {}
+        service = [r for r in found.get("resources", []) if r["name"] == "oci-demo"]
+        return bool(service) and "started" in service[0]["message"]
+
+    wait("the agent's report of oci-demo started by systemd", unit_started, JOB_TIMEOUT + 600)
+    wait(
+        "Converged=True",
+        lambda: (converged(kube, namespace, "vm") or ("",))[0] == "True",
+        JOB_TIMEOUT + 600,
+    )
+    total = time.monotonic() - started
+    assert "Multi-User System" in serial.read_text(errors="replace")
+    report = status(kube, namespace, "vm")["convergence"]
+    assert report["failed"] == 0, report
+    print(f"\nimage install, one VM's life (TCG): provisioned in {provisioned:.0f}s, Converged=True in {total:.0f}s")
