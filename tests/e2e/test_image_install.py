@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from oci_operator.api.v1alpha1 import GROUP, VERSION
 from support.bmcsim import SimBMC, SimControl, bmc_sim
 from support.bootserver import BootServerProcess
 from support.hosts import converged, create_booting_host, state, status
@@ -87,8 +88,11 @@ def image_server(vm_net: ProvisioningNet, tmp_path: Path) -> Iterator[tuple[str,
 
 
 @pytest.fixture
-def vm(vm_net: ProvisioningNet, tmp_path: Path) -> Iterator[tuple[SimControl, SimBMC, Path, Path]]:
-    """One BMC of the simulator with a QEMU VM behind it (bmc-sim --vms): power on starts the VM."""
+def vm(
+    kube: Kube, namespace: str, vm_net: ProvisioningNet, tmp_path: Path
+) -> Iterator[tuple[SimControl, SimBMC, Path, Path]]:
+    """One BMC of the simulator with a QEMU VM behind it (bmc-sim --vms): power on starts the VM. The test's
+    host goes before its BMC does (a host being deleted powers its server off, through that BMC)."""
     if not OVMF.is_file():
         pytest.fail("UEFI firmware missing: hack/setup installs ovmf")
     disk, serial = tmp_path / "disk.img", tmp_path / "serial.log"
@@ -100,6 +104,12 @@ def vm(vm_net: ProvisioningNet, tmp_path: Path) -> Iterator[tuple[SimControl, Si
     vms.write_text(json.dumps({"vm-000": spec}))
     with bmc_sim(tmp_path / "sim", 1, "--prefix", "vm", "--vms", str(vms)) as control:
         yield control, control.take(), disk, serial
+        kube.custom.delete_collection_namespaced_custom_object(GROUP, VERSION, namespace, "baremetalhosts")
+
+        def gone() -> bool:
+            return not kube.custom.list_namespaced_custom_object(GROUP, VERSION, namespace, "baremetalhosts")["items"]
+
+        wait_for(gone, 300, "the test's hosts to be deleted")
 
 
 def make_image(path: Path, workdir: Path) -> str:
@@ -387,7 +397,7 @@ def test_an_image_installed_vm_boots_its_disk_and_its_agent_converges_the_role(
     create_booting_host(
         kube, namespace, "vm", bmc, VM_MAC, bootMode="UEFI", role="demo", image=image, rootDeviceHints=hints
     )
-    wait("the host to be provisioned", lambda: state(kube, namespace, "vm") == "provisioned", 2 * JOB_TIMEOUT)
+    wait("the host to be provisioned", lambda: state(kube, namespace, "vm") == "provisioned", 4 * JOB_TIMEOUT)
     provisioned = time.monotonic() - started
 
     def unit_started() -> bool:
