@@ -395,7 +395,16 @@ def test_an_image_installed_vm_boots_its_disk_and_its_agent_converges_the_role(
     hints = {"serialNumber": DISK_SERIAL}
     image = {"url": f"{url}/debian12.raw", "checksum": checksum}
     create_booting_host(
-        kube, namespace, "vm", bmc, VM_MAC, bootMode="UEFI", role="demo", image=image, rootDeviceHints=hints
+        kube,
+        namespace,
+        "vm",
+        bmc,
+        VM_MAC,
+        online=True,
+        bootMode="UEFI",
+        role="demo",
+        image=image,
+        rootDeviceHints=hints,
     )
     wait("the host to be provisioned", lambda: state(kube, namespace, "vm") == "provisioned", 4 * JOB_TIMEOUT)
     provisioned = time.monotonic() - started
