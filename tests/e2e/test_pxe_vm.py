@@ -8,7 +8,6 @@ the server behind a simulated BMC: the test starts it when that BMC is told to p
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,49 +16,28 @@ from pathlib import Path
 import pytest
 
 from support.bmcsim import SimControl
-from support.bootserver import BootServerProcess, boot_server
+from support.bootserver import BootServerProcess
 from support.hosts import boot_token, create_booting_host, state, status
 from support.kube import Kube
-from support.netns import ProvisioningNet, provisioning_net
-from support.operator_process import OperatorProcess, free_port
+from support.netns import ProvisioningNet
+from support.operator_process import OperatorProcess
+from support.pxe_vm import qemu_command, vm_boot_server, vm_network
 from support.waiting import wait_for
 
-OVMF = Path("/usr/share/ovmf/OVMF.fd")
-NETBOOT = Path("/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64")
 VM_MAC = "52:54:00:e2:e0:01"
 BOOT_TIMEOUT = 420  # measured ~90-100 s to the callback under TCG; CI machines may be slower
 
 
 @pytest.fixture
 def vm_net() -> Iterator[ProvisioningNet]:
-    with provisioning_net("q", 72, bridge=True) as net:
-        net.run("ip", "tuntap", "add", "tap0", "mode", "tap")
-        net.run("ip", "link", "set", "tap0", "master", "br0")
-        net.run("ip", "link", "set", "tap0", "up")
-        # iPXE waits ~15 s for IPv6 router advertisements unless somebody sends them.
-        subprocess.run(["ip", "-6", "addr", "add", "fd98:72::1/64", "dev", net.host_if], check=True)
+    with vm_network("q", 72) as net:
         yield net
 
 
 @pytest.fixture
 def pxe_server(kube: Kube, vm_net: ProvisioningNet, tmp_path: Path) -> Iterator[BootServerProcess]:
-    for tool, package in (("qemu-system-x86_64", "qemu-system-x86"), ("dnsmasq", "dnsmasq-base")):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} missing: hack/setup installs {package}")
-    if not OVMF.is_file():
-        pytest.fail("UEFI firmware missing: hack/setup installs ovmf")
-    if not (NETBOOT / "linux").is_file():
-        pytest.fail("the Debian installer is missing: hack/setup installs debian-installer-12-netboot-amd64")
-    port = free_port()
-    net = vm_net
-    args = (
-        *("--interface", net.host_if, "--dhcp-mode", "reservation", "--dnsmasq-user", "root"),
-        *("--range", f"{net.prefix}.100,{net.prefix}.150", "--router", net.server_ip, "--dns-server", net.server_ip),
-        *("--ra-prefix", "fd98:72::", "--advertise", f"{net.server_ip}:{port}"),
-        *("--kernel-args", "console=ttyS0,115200n8"),
-    )
-    with boot_server(kube.kubeconfig, tmp_path / "bs", *args, images=NETBOOT, address=net.server_ip, port=port) as s:
-        yield s
+    with vm_boot_server(kube.kubeconfig, vm_net, tmp_path / "bs") as server:
+        yield server
 
 
 def test_a_vm_pxe_boots_into_the_installer_and_its_hardware_reaches_the_host(
@@ -83,18 +61,13 @@ def test_a_vm_pxe_boots_into_the_installer_and_its_hardware_reaches_the_host(
     serial = tmp_path / "serial.log"
     started = time.monotonic()
     qemu = subprocess.Popen(
-        [
-            "ip", "netns", "exec", vm_net.netns, "qemu-system-x86_64",
-            "-accel", "tcg", "-m", "1024", "-smp", "2", "-nographic", "-monitor", "none",
-            "-serial", f"file:{serial}", "-no-reboot", "-boot", "n", "-bios", str(OVMF),
-            "-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no",
-            # No option ROM: the UEFI firmware's own PXE client fetches ipxe.efi over TFTP (the full route).
-            "-device", f"virtio-net-pci,netdev=n0,mac={VM_MAC},romfile=",
+        qemu_command(
+            vm_net, VM_MAC, serial,
             # A USB disk: the netboot initrd has usb-storage, not virtio-blk/ahci/nvme (those come
             # from the mirror later, after early_command), so this is a disk inspection can see.
             "-device", "qemu-xhci", "-device", "usb-storage,drive=d0",
             "-drive", f"id=d0,file={disk},format=raw,if=none",
-        ],
+        ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )  # fmt: skip

@@ -5,7 +5,9 @@ GET  /v1/boot/{mac}.ipxe             the host's script: inspect, install, wipe, 
 GET  /v1/images/{name}               installer kernel and initrd (public; sendfile, ranges)
 GET  /v1/scripts/oci-report.sh       the installer's report helper (public)
 GET  /v1/agent/oci-agent.py          the node agent (public; stdlib-only Python)
+GET  /v1/ramdisk/{name}              the deploy ramdisk's kernel and initrd (public; --deploy-ramdisk)
 GET  /v1/hosts/{mac}/preseed.cfg     the host's preseed (the iPXE token, once per job)
+GET  /v1/hosts/{mac}/job             the deploy ramdisk's job, the preseed's counterpart (same token, same once)
 POST /v1/hosts/{mac}/report          the node's milestones and hardware (the job token)
 GET  /v1/hosts/{mac}/agent-credential  the agent's credential, once per installation (the job token)
 GET  /v1/hosts/{mac}/desired-state   the agent's desired state (agent credential; ETag = its hash, 304)
@@ -39,8 +41,8 @@ from ..k8s import client as k8s
 from ..metrics import BOOT_CALLBACKS, BOOT_REQUESTS
 from ..render import RenderError, render
 from . import scripts
-from .config import BootServerConfig
-from .directory import JOB_MODES, Directory, same_secret, uid_of
+from .config import RAMDISK_FILES, BootServerConfig
+from .directory import JOB_MODES, Directory, Token, same_secret, uid_of
 from .discovery import Discovery
 from .macs import normalize
 
@@ -114,6 +116,8 @@ class BootServer:
                 web.get("/boot.ipxe", self.root_script),
                 web.get("/v1/boot/{mac}.ipxe", self.host_script),
                 web.get("/v1/images/{name}", self.image),
+                web.get("/v1/ramdisk/{name}", self.ramdisk),
+                web.get("/v1/hosts/{mac}/job", self.job),
                 web.get("/v1/scripts/oci-report.sh", self.report_script),
                 web.get("/v1/agent/oci-agent.py", self.agent),
                 web.get("/v1/hosts/{mac}/agent-credential", self.agent_credential),
@@ -160,6 +164,12 @@ class BootServer:
             raise web.HTTPNotFound(text="no such image\n")
         return web.FileResponse(path, chunk_size=1024 * 1024)
 
+    async def ramdisk(self, request: web.Request) -> web.FileResponse:
+        name = request.match_info["name"]
+        if self.config.ramdisk_dir is None or name not in RAMDISK_FILES:
+            raise web.HTTPNotFound(text="no such file\n")
+        return web.FileResponse(self.config.ramdisk_dir / name, chunk_size=1024 * 1024)
+
     async def report_script(self, request: web.Request) -> web.Response:
         return _text(REPORT_SCRIPT, content_type="text/x-shellscript")
 
@@ -196,19 +206,28 @@ class BootServer:
         return host
 
     async def preseed(self, request: web.Request) -> web.Response:
+        return await self._job_document(request, "preseed", scripts.preseed)
+
+    async def job(self, request: web.Request) -> web.Response:
+        return await self._job_document(request, "deploy ramdisk job", scripts.job)
+
+    async def _job_document(
+        self, request: web.Request, what: str, make: Callable[[BootServerConfig, BareMetalHost, Token, str], str]
+    ) -> web.Response:
+        """The preseed or the ramdisk's job: either spends the iPXE token and carries the job token."""
         host = self._authorized(request, "preseed")
         token = self.directory.job_token(host)
         mode = scripts.boot_mode(host, token)
         if token is None or mode not in JOB_MODES.values():
             raise web.HTTPConflict(text="this host has no network boot job in progress\n")
         try:
-            body = scripts.preseed(self.config, host, token, mode)
+            body = make(self.config, host, token, mode)
         except RenderError as exc:
-            _log.error("preseed for %s: %s", host.name, exc)
-            raise web.HTTPInternalServerError(text=f"preseed could not be rendered: {exc}\n") from None
+            _log.error("%s for %s: %s", what, host.name, exc)
+            raise web.HTTPInternalServerError(text=f"{what} could not be rendered: {exc}\n") from None
         # Spent before anything awaits: the token anyone could read in the iPXE script opens no second preseed.
         self.directory.preseed_served(host, token)
-        await self._record(host, BootStep.PRESEED_SERVED, f"preseed to {mode} served")
+        await self._record(host, BootStep.PRESEED_SERVED, f"{what} to {mode} served")
         return _text(body)
 
     async def agent_credential(self, request: web.Request) -> web.Response:

@@ -9,6 +9,7 @@ from ..config import DEFAULT_SYSTEM_NAMESPACE
 
 NETBOOT_IMAGES = Path("/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64")
 IPXE_FILES = Path("/usr/lib/ipxe")
+RAMDISK_FILES = ("vmlinuz", "initrd.img")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class BootServerConfig:
     kernel: str = "linux"
     initrd: str = "initrd.gz"
     kernel_args: str = "console=tty0 console=ttyS0,115200n8"
+    ramdisk_dir: Path | None = None  # hack/build-deploy-ramdisk's output: vmlinuz, initrd.img
     ipxe_dir: Path = IPXE_FILES
     state_dir: Path = Path("/var/lib/oci-bootserver")
     mirror_host: str = "deb.debian.org"

@@ -17,7 +17,7 @@ from ..k8s import client as k8s
 from ..k8s import informer
 from . import tls
 from .app import BootServer
-from .config import NETBOOT_IMAGES, BootServerConfig, DHCPConfig, Reservation
+from .config import NETBOOT_IMAGES, RAMDISK_FILES, BootServerConfig, DHCPConfig, Reservation
 from .directory import AGENT_SELECTOR, DESIRED_SELECTOR, TLS_SELECTOR, TOKEN_SELECTOR, Directory
 from .discovery import Discovery, DiscoveryLimits
 from .dnsmasq import Dnsmasq
@@ -45,6 +45,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agent-port", type=int, default=8443, help="HTTPS port for installed agents (0: none)")
     parser.add_argument("--advertise", default="", help="HOST:PORT nodes use to reach this server")
     parser.add_argument("--images-dir", type=Path, default=NETBOOT_IMAGES, help="installer kernel and initrd")
+    parser.add_argument(
+        "--deploy-ramdisk",
+        type=Path,
+        default=None,
+        help="directory with the deploy ramdisk (vmlinuz, initrd.img from hack/build-deploy-ramdisk): inspection,"
+        " wiping and image installs boot it instead of the Debian installer",
+    )
     parser.add_argument("--kernel-args", default="console=tty0 console=ttyS0,115200n8", help="extra kernel args")
     parser.add_argument("--state-dir", type=Path, default=Path("/var/lib/oci-bootserver"), help="TFTP root, leases")
     parser.add_argument("--mirror", default="deb.debian.org/debian", help="Debian mirror HOST/PATH for installs")
@@ -82,6 +89,7 @@ def config_from(args: argparse.Namespace) -> BootServerConfig:
         advertise=args.advertise,
         images_dir=args.images_dir,
         kernel_args=args.kernel_args,
+        ramdisk_dir=args.deploy_ramdisk,
         state_dir=args.state_dir,
         mirror_host=mirror_host,
         mirror_directory=f"/{mirror_dir}",
@@ -120,6 +128,12 @@ def run(args: argparse.Namespace) -> int:
     for name in (config.kernel, config.initrd):
         if not (config.images_dir / name).is_file():
             _log.warning("%s is missing: install debian-installer-12-netboot-amd64 or pass --images-dir", name)
+
+    if config.ramdisk_dir is not None:
+        missing = [str(config.ramdisk_dir / n) for n in RAMDISK_FILES if not (config.ramdisk_dir / n).is_file()]
+        if missing:
+            print(f"bootserver: {', '.join(missing)} missing (hack/build-deploy-ramdisk makes them)", file=sys.stderr)
+            return 2
 
     hosts = informer.Informer(
         "baremetalhosts", informer.custom_objects(GROUP, VERSION, BareMetalHost.info.plural, config.namespace)

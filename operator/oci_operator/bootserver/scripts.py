@@ -30,6 +30,20 @@ def boot_mode(host: BareMetalHost | None, token: Token | None) -> str:
     return mode
 
 
+def loader(config: BootServerConfig, host: BareMetalHost | None, mode: str) -> str:
+    """What a boot job boots: the deploy ramdisk when the boot server has one (an image install needs
+    it: without one the host waits, it never falls back to the installer it did not ask for),
+    else the Debian installer."""
+    if mode not in ("inspect", "install", "wipe"):
+        return "none"
+    image = host.spec.image if host is not None else None
+    if config.ramdisk_dir is None:
+        return "no-ramdisk" if mode == "install" and image is not None else "installer"
+    if mode == "install" and image is None:
+        return "installer"  # no image: Debian's installer and the preseed, as before
+    return "ramdisk"
+
+
 def host_script(config: BootServerConfig, mac: str, host: BareMetalHost | None, token: Token | None) -> str:
     mode = boot_mode(host, token)
     mac_path = url_form(mac)
@@ -49,6 +63,29 @@ def host_script(config: BootServerConfig, mac: str, host: BareMetalHost | None, 
         initrd=config.initrd,
         kernel_args=config.kernel_args,
         preseed_url=preseed_url,
+        loader=loader(config, host, mode),
+        server=config.server,
+        token=token.value if token is not None else "",
+    )
+
+
+def job(config: BootServerConfig, host: BareMetalHost, token: Token, mode: str) -> str:
+    """The deploy ramdisk's job: shell assignments it sources (every value quoted)."""
+    prov = host.status.provisioning
+    hardware = host.status.hardware
+    image = host.spec.image
+    roots = prov.root_device if prov and prov.root_device else []
+    return render(
+        "job.sh.j2",
+        host=host.name,
+        mode=mode,
+        boot_id=token.boot_id,
+        token=token.job,
+        root_device=roots[0] if roots else "",
+        all_disks=[d.name for d in hardware.disks] if hardware else [],
+        image_url=image.url if image else "",
+        image_sha256=image.checksum if image else "",
+        image_format=image.format if image else "",
     )
 
 

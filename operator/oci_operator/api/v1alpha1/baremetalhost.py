@@ -28,6 +28,7 @@ BMC_ADDRESS_PATTERN = (
     rf"^(ipmi://{_BMC_HOST}/?|redfish(\+https?)?://{_BMC_HOST}(/redfish/v1/Systems/[A-Za-z0-9._~%-]+)?/?)$"
 )
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+SHA256 = r"^[0-9a-f]{64}$"
 IPMI_DEFAULT_PORT = 623
 DEFAULT_PORTS = {"ipmi": IPMI_DEFAULT_PORT, "redfish": 443, "redfish+https": 443, "redfish+http": 80}
 
@@ -112,6 +113,22 @@ class ConsumerRef(WireModel):
     name: Annotated[str, Field(description="Name of the consumer, in the host's namespace.", max_length=253)]
 
 
+class Image(WireModel):
+    """A disk image the deploy ramdisk streams onto the root device (metal3's spec.image)."""
+
+    url: Annotated[
+        str,
+        Field(description="http(s) URL the node downloads it from.", pattern=r"^https?://[^\s]+$", max_length=2048),
+    ]
+    checksum: Annotated[
+        str, Field(description="sha256 of the image (64 hex digits), checked while it is written.", pattern=SHA256)
+    ]
+    format: Annotated[
+        str,
+        Field(description="Image format: raw, streamed as it is (no conversion on the node).", pattern="^raw$"),
+    ] = "raw"
+
+
 class BareMetalHostSpec(WireModel):
     """What the operator should make of the server."""
 
@@ -143,6 +160,15 @@ class BareMetalHostSpec(WireModel):
     consumer_ref: Annotated[
         ConsumerRef | None,
         Field(description="The object that claimed the host (set by the operator for an OpenStackCluster)."),
+    ] = None
+    image: Annotated[
+        Image | None,
+        Field(
+            description=(
+                "Install by writing this image with the deploy ramdisk instead of running the Debian installer"
+                " (the boot server needs --deploy-ramdisk)."
+            )
+        ),
     ] = None
     power_off_on_delete: Annotated[
         bool, Field(description="Power the server off when this BareMetalHost is deleted.")

@@ -26,6 +26,7 @@ from typing import Any
 
 from .fleet import Credentials, Fleet, VirtualBMC
 from .hardware import parse_profile
+from .node import SimulatedNode
 
 
 def _codes(value: Any) -> dict[str, int]:
@@ -49,18 +50,22 @@ _FAULT_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 _AGENT_FIELDS: dict[str, Callable[[Any], Any]] = {"enabled": bool, "delay": float, "interval": float, "fault": str}
 
 
+def _simulated(bmc: VirtualBMC) -> SimulatedNode:
+    """The simulated server behind `bmc`; a QEMU VM has its own hardware and runs the real agent."""
+    if not isinstance(bmc.node, SimulatedNode):
+        raise ValueError("this BMC has no simulated server (start the simulator with --boot-server, not --vms)")
+    return bmc.node
+
+
 def _set_agent(bmc: VirtualBMC, body: dict[str, Any]) -> None:
-    if bmc.node is None:
-        raise ValueError("this BMC has no simulated server (start the simulator with --boot-server)")
+    node = _simulated(bmc)
     for key, value in body.items():
-        setattr(bmc.node.agent_knobs, key, _AGENT_FIELDS[key]("" if value is None and key == "fault" else value))
-    bmc.node.agent.nudge()
+        setattr(node.agent_knobs, key, _AGENT_FIELDS[key]("" if value is None and key == "fault" else value))
+    node.agent.nudge()
 
 
 def _set_hardware(bmc: VirtualBMC, body: dict[str, Any]) -> None:
-    if bmc.node is None:
-        raise ValueError("this BMC has no simulated server (start the simulator with --boot-server)")
-    bmc.node.set_hardware(parse_profile(body))
+    _simulated(bmc).set_hardware(parse_profile(body))
 
 
 def _handler(fleet: Fleet) -> type[BaseHTTPRequestHandler]:

@@ -15,6 +15,7 @@ import pyghmi.ipmi.private.session as ipmisession
 from .. import pyghmi_fixes
 from . import protocol
 from .node import SimulatedNode
+from .vm import VMNode
 
 _log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
         self.boot_device = "default"
         self.boot_persistent = False
         self.mac = ""
-        self.node: SimulatedNode | None = None  # the server behind this BMC, when simulated
+        self.node: SimulatedNode | VMNode | None = None  # the server behind this BMC, when simulated
         self.entries: list[LogEntry] = []
         self.lock = threading.Lock()
         super().__init__(_AuthData(self), port=port, address=address)
@@ -107,8 +108,8 @@ class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
             "node": self.node.running if self.node else None,
             "osInstalled": self.node.os_installed if self.node else None,
             "faults": asdict(self.faults),
-            "agent": self.node.agent_status() if self.node else None,
-            "hardware": self.node.hardware if self.node else None,
+            "agent": self.node.agent_status() if isinstance(self.node, SimulatedNode) else None,
+            "hardware": self.node.hardware if isinstance(self.node, SimulatedNode) else None,
         }
 
     def refused(self, command: str) -> int:

@@ -20,6 +20,7 @@ from .fleet import Credentials, Fleet
 from .hardware import ProfileError, load_profiles, profile_for, unknown_hosts
 from .node import SimulatedNode, hardware_for
 from .standin import AgentKnobs
+from .vm import VMNode, VMSpec, load_specs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--boot-server",
         help="simulate the servers too: on power-on they PXE-boot from this boot server (http://HOST:PORT)",
+    )
+    parser.add_argument(
+        "--vms", type=Path, help="JSON file: QEMU VMs behind the BMCs it names (see oci_operator.bmc.sim.vm)"
     )
     parser.add_argument("--install-seconds", type=float, default=0.5, help="how long a simulated install takes")
     parser.add_argument(
@@ -103,6 +107,15 @@ def manifests(fleet: Fleet) -> list[dict[str, object]]:
     return docs
 
 
+def attach_vm(fleet: Fleet, name: str, spec: VMSpec) -> VMNode:
+    bmc = fleet.bmcs.get(name)
+    if bmc is None:
+        raise SystemExit(f"bmc-sim: --vms names {name}, which is not one of the BMCs")
+    bmc.mac = spec.mac
+    bmc.node = VMNode(bmc, spec)
+    return bmc.node
+
+
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     names = [f"{args.prefix}-{index:03d}" for index in range(args.count)]
@@ -133,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
                 agent_knobs=knobs,
                 index=index,
             )
+    vms = [attach_vm(fleet, name, spec) for name, spec in (load_specs(args.vms) if args.vms else {}).items()]
     fleet.start()
     server = control.serve(fleet, "127.0.0.1", args.control_port)
     control_url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -149,5 +163,7 @@ def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
+    for vm in vms:
+        vm.stop()
     server.shutdown()
     return 0

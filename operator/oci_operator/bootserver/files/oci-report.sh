@@ -72,6 +72,17 @@ fi
 body="$body}"
 auth=$(printf %s "$mac:$token" | base64 | tr -d '\n')
 length=$(printf %s "$body" | wc -c | tr -d ' ')
+# A wget that can POST (the deploy ramdisk's busybox) gets the answer reliably: with nc, aiohttp drops the
+# response once nc half-closes after sending, so a recorded report looked unanswered and was sent again.
+if wget --help 2>&1 | grep -q -- --post-data; then
+  for attempt in 1 2 3 4 5; do
+    wget -q -O /dev/null --header "Authorization: Basic $auth" --header "Content-Type: application/json" \
+      --post-data "$body" "http://$server/v1/hosts/$mac/report" && exit 0
+    echo "oci-report: $event: refused or no answer (attempt $attempt)" >&2
+    sleep 5
+  done
+  exit 1
+fi
 for attempt in 1 2 3 4 5; do
   status=$(printf 'POST /v1/hosts/%s/report HTTP/1.0\r\nHost: %s\r\nAuthorization: Basic %s\r\nContent-Type: application/json\r\nContent-Length: %s\r\n\r\n%s' \
     "$mac" "$server" "$auth" "$length" "$body" | nc -w 30 "${server%:*}" "${server##*:}" | head -n 1)
