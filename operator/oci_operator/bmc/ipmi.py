@@ -15,6 +15,7 @@ from .driver import (
     BMCCommandError,
     BMCCommandUnsupported,
     BMCError,
+    BMCNotSent,
     BMCUnreachable,
     BootDevice,
     PowerAction,
@@ -100,11 +101,21 @@ class IPMIDriver:
             raise BMCUnreachable(f"BMC {self.host}:{self.port}: IPMI session failed ({type(exc).__name__})") from exc
 
     def _raw(self, command: str, netfn: int, cmd: int, data: list[int]) -> list[int]:
-        """One raw request; a completion code other than 0 is a refusal naming `command` and the code."""
-        result = self._call("raw_command", netfn=netfn, command=cmd, data=data)
+        """One raw request; a completion code other than 0 is a refusal naming `command` and the code.
+        No answer raises BMCNotSent when the request never left (the login failed, the session was lost
+        before sending), else BMCUnreachable: the request left and may have been done."""
+        with pyghmi_fixes.requests_sent() as sent:
+            try:
+                result = self._call("raw_command", netfn=netfn, command=cmd, data=data)
+            except BMCUnreachable as exc:
+                if (netfn, cmd) in sent:
+                    raise
+                raise BMCNotSent(f"{exc}; {command} was not sent") from None
         code = result.get("code", 0) if isinstance(result, dict) else 0
         if code == _TIMEOUT_CODE or (result.get("error") and not code):
             self._command = None
+            if (netfn, cmd) not in sent:
+                raise BMCNotSent(f"BMC {self.host}:{self.port} did not answer; {command} was not sent")
             raise BMCUnreachable(f"BMC {self.host}:{self.port} did not answer {command}")
         if code:
             raise _refused(command, int(code), f"{self.host}:{self.port}")

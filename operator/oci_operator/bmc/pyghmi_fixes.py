@@ -7,6 +7,8 @@ benchmark (hack/bench/ipmi-sweep) show them.
 from __future__ import annotations
 
 import contextlib
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pyghmi.exceptions as pyghmi_exceptions
@@ -94,6 +96,37 @@ def _no_relogin_inside_a_command() -> None:
     pyghmi_session.Session.errormsg = None
 
 
+_requests = threading.local()
+
+
+def _record_requests() -> None:
+    """Note, per calling thread, each IPMI request handed to the wire (netfn, command), so a caller can
+    tell a command that never left (login failed, session lost before sending) from one whose reply
+    was lost. pyghmi raises the same "Session no longer connected" for both."""
+    original = pyghmi_session.Session._send_ipmi_net_payload
+
+    def send(self: Any, netfn: Any = None, command: Any = None, *args: Any, **kwargs: Any) -> Any:
+        sent = getattr(_requests, "sent", None)
+        if sent is not None and netfn is not None:
+            sent.append((netfn, command))
+        return original(self, netfn, command, *args, **kwargs)
+
+    pyghmi_session.Session._send_ipmi_net_payload = send
+
+
+@contextlib.contextmanager
+def requests_sent() -> Iterator[list[tuple[int, int]]]:
+    """The (netfn, command) pairs this thread sent while the block ran (keepalives of other sessions
+    handled in this thread are netfn 6, never a chassis command)."""
+    previous = getattr(_requests, "sent", None)
+    sent: list[tuple[int, int]] = []
+    _requests.sent = sent
+    try:
+        yield sent
+    finally:
+        _requests.sent = previous
+
+
 def apply() -> None:
     global _applied
     if _applied:
@@ -103,6 +136,7 @@ def apply() -> None:
     _cap_io_wait()
     _single_session_table_lock()
     _no_relogin_inside_a_command()
+    _record_requests()
 
 
-__all__ = ["apply", "send_without_blocking_toggle"]
+__all__ = ["apply", "requests_sent", "send_without_blocking_toggle"]
