@@ -7,11 +7,11 @@ benchmark (hack/bench/ipmi-sweep) show them.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pyghmi.exceptions as pyghmi_exceptions
+import pyghmi.ipmi.private.constants as pyghmi_constants
 import pyghmi.ipmi.private.session as pyghmi_session
 
 _applied = False
@@ -96,35 +96,43 @@ def _no_relogin_inside_a_command() -> None:
     pyghmi_session.Session.errormsg = None
 
 
-_requests = threading.local()
+_IPMI_PAYLOAD = pyghmi_constants.payload_types["ipmi"]
 
 
 def _record_requests() -> None:
-    """Note, per calling thread, each IPMI request handed to the wire (netfn, command), so a caller can
-    tell a command that never left (login failed, session lost before sending) from one whose reply
-    was lost. pyghmi raises the same "Session no longer connected" for both."""
-    original = pyghmi_session.Session._send_ipmi_net_payload
+    """Note on a session, while someone watches it (requests_sent), each IPMI request that went on the wire
+    as (netfn, command). pyghmi raises the same "Session no longer connected" whether the login failed,
+    the session broke before sending, or the request left and no reply came; and a request made while
+    another is outstanding (a keepalive) waits in pendingpayloads, sent later or never. Only the wire
+    tells whether the BMC may have done it."""
+    original = pyghmi_session.Session.send_payload
 
-    def send(self: Any, netfn: Any = None, command: Any = None, *args: Any, **kwargs: Any) -> Any:
-        sent = getattr(_requests, "sent", None)
-        if sent is not None and netfn is not None:
-            sent.append((netfn, command))
-        return original(self, netfn, command, *args, **kwargs)
+    def send_payload(self: Any, payload: Any = (), payload_type: Any = None, *args: Any, **kwargs: Any) -> Any:
+        queued = bool(payload) and bool(self.lastpayload)  # pyghmi's own test for "pending, not sent"
+        result = original(self, payload, payload_type, *args, **kwargs)
+        sent = getattr(self, "oci_requests_sent", None)
+        if sent is not None and not queued and payload_type == _IPMI_PAYLOAD and payload and len(payload) > 5:
+            sent.append((payload[1] >> 2, payload[5]))  # header: rsaddr, netfn<<2|lun, sum, rqaddr, seq, cmd
+        return result
 
-    pyghmi_session.Session._send_ipmi_net_payload = send
+    pyghmi_session.Session.send_payload = send_payload
 
 
 @contextlib.contextmanager
-def requests_sent() -> Iterator[list[tuple[int, int]]]:
-    """The (netfn, command) pairs this thread sent while the block ran (keepalives of other sessions
-    handled in this thread are netfn 6, never a chassis command)."""
-    previous = getattr(_requests, "sent", None)
+def requests_sent(session: Any) -> Iterator[list[tuple[int, int]]]:
+    """The (netfn, command) pairs of the requests `session` put on the wire while the block ran."""
     sent: list[tuple[int, int]] = []
-    _requests.sent = sent
+    session.oci_requests_sent = sent
     try:
         yield sent
     finally:
-        _requests.sent = previous
+        session.oci_requests_sent = None
+
+
+def withdraw_pending(session: Any) -> None:
+    """Drop requests still waiting behind another one: a command reported as not sent must never leave."""
+    with contextlib.suppress(AttributeError):
+        session.pendingpayloads.clear()
 
 
 def apply() -> None:
@@ -139,4 +147,4 @@ def apply() -> None:
     _record_requests()
 
 
-__all__ = ["apply", "requests_sent", "send_without_blocking_toggle"]
+__all__ = ["apply", "requests_sent", "send_without_blocking_toggle", "withdraw_pending"]
