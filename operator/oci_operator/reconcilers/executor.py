@@ -18,7 +18,7 @@ from ..bmc.access import BMCAccess
 from ..bmc.driver import BMCError, PowerAction
 from ..bmc.governor import NotNow
 from ..k8s.merge_patch import status_patch
-from .baremetalhost import may_have_landed, record_action_deferred, record_action_failure, within_poll
+from .baremetalhost import record_action_deferred, record_action_failure, within_poll
 from .host_context import Command, HostSettings, PassResult, SetBootDevice
 from .outcome import EventSpec
 
@@ -105,16 +105,16 @@ class PassExecutor:
             return Applied(within_poll(wait.retry_after, self.settings))
         except BMCError as exc:
             attempted = isinstance(command, PowerAction)  # else the boot device failed: the power never left
-            kept = attempted and may_have_landed(exc)
+            failures = bmc.governor.failures(bmc.key)
+            failed = record_action_failure(host, result.status, exc, failures, power_attempted=attempted)
+            kept = failed.status.last_power_command is not None
             self.logger.info(
                 "%s to %s failed (%s): %s",
                 describe(command) if command else "command",
                 bmc.key,
-                "may have landed, intent kept" if kept else "not done, intent withdrawn",
+                "may have landed, intent kept" if kept else "intent withdrawn",
                 exc,
             )
-            failures = bmc.governor.failures(bmc.key)
-            failed = record_action_failure(host, result.status, exc, failures, power_attempted=attempted)
             await self.persist(persisted, failed)
             return Applied(within_poll(bmc.governor.retry_after(bmc.key), self.settings), failure=failed)
         return Applied(result.requeue_after or 0.0)
