@@ -120,9 +120,8 @@ def test_a_refused_command_withdraws_the_intent_it_recorded() -> None:
     assert 24.0 <= bench.requeue_after <= 60.0  # the governor's backoff, capped at the poll interval
 
 
-def test_an_unanswered_power_on_is_withdrawn_observation_decides() -> None:
-    """No answer may mean only the reply was lost; for power on or off a second one is harmless, so the
-    intent is withdrawn and the next observation decides (no resend spent, no PowerCommandNotObeyed)."""
+def test_an_unanswered_command_stays_on_record() -> None:
+    """No answer may mean only the reply was lost: the intent stays, and the settle check decides."""
     bench = Bench(FakeDriver(powered_on=False), GovernorConfig(backoff_base=30.0))
     bench.settle(online=False)
     bench.set(online=True)
@@ -133,10 +132,9 @@ def test_an_unanswered_power_on_is_withdrawn_observation_decides() -> None:
     bench.driver.set_power = unplugged  # type: ignore[method-assign]
     bench.port.journal.clear()
     bench.run()
-    recorded, withdrawn = status_writes(bench.port)
-    assert recorded[0]["lastPowerCommand"]["action"] == "on"
-    assert withdrawn[0]["lastPowerCommand"] is None
-    assert bench.host.status.last_power_command is None
+    assert [changes["lastPowerCommand"]["action"] for changes, _ in status_writes(bench.port)] == ["on"]
+    assert bench.host.status.last_power_command is not None
+    assert bench.host.status.last_power_command.action == "on"
     assert bench.applied is not None
     assert bench.applied.failure is not None
     assert bench.applied.failure.deferred  # one lost answer is no outage: no error, no Warning

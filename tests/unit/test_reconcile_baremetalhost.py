@@ -165,13 +165,11 @@ def test_failed_action_is_not_remembered_as_sent() -> None:
     assert [(e.type, e.reason) for e in failed.events] == [("Warning", "PowerCommandFailed")]
 
 
-def test_an_unanswered_boot_stays_on_record_and_is_reported_from_the_second_failure() -> None:
-    bench = Bench(FakeDriver(powered_on=False), GovernorConfig(backoff_base=0.0, calls_per_minute=1e6, burst=10_000))
-    bench.host.status.hardware = None  # not inspected: registration leads to an inspection boot
-    for _ in range(3):
-        bench.run()
-    acting = bench.run(send=False)
-    assert acting.power_action is PowerAction.ON
+def test_an_unanswered_action_stays_on_record_and_is_reported_from_the_second_failure() -> None:
+    bench = Bench(FakeDriver(powered_on=False))
+    bench.settle(online=False)
+    bench.set(online=True)
+    acting = bench.run()
     lost = BMCUnreachable("BMC 10.0.0.5:623 did not answer")
     once = record_action_failure(bench.host, acting.status, lost, failures=1)
     assert once.deferred

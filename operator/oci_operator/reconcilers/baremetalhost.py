@@ -26,7 +26,6 @@ from ..bmc.driver import (
     BMCTimeout,
     BMCUnreachable,
     BMCUnsupported,
-    PowerAction,
 )
 from ..bmc.governor import NotNow, backoff_delay
 from ..conditions import find, set_condition, truncate
@@ -171,16 +170,6 @@ def may_have_landed(exc: BMCError) -> bool:
     return isinstance(exc, (BMCUnreachable, BMCTimeout)) and not isinstance(exc, BMCNotSent)
 
 
-def _idempotent_power(persisted: BareMetalHostStatus) -> bool:
-    """Power on or off outside a boot: sending it again is harmless, so an unanswered one is not kept; the
-    next observation decides (under reply loss, kept ones spent their one resend on BMCs that never did
-    them, and healthy hosts ended PowerCommandNotObeyed). A boot's power command is kept: sent again to
-    a server that did boot, it would become a second power cycle."""
-    last, prov = persisted.last_power_command, persisted.provisioning
-    booting = prov is not None and prov.boot_requested is not None
-    return last is not None and last.action in (PowerAction.ON.value, PowerAction.OFF.value) and not booting
-
-
 def record_action_failure(
     host: BareMetalHost,
     persisted: BareMetalHostStatus,
@@ -193,11 +182,10 @@ def record_action_failure(
     earlier command of the pass (the boot device) failed, so the power command never left.
 
     A command that was not done (refused, or never sent) has its intent withdrawn: sending it again is
-    no duplicate. A cycle, reset or boot that left and got no answer may have been done (only the reply
-    was lost): its intent stays, and a settle time later the observed power decides whether it is sent
-    again (once) - never a second power cycle because a reply was lost. An unanswered power on or off
-    is withdrawn too: observation decides, and a second one is harmless."""
-    keep = power_attempted and may_have_landed(exc) and not _idempotent_power(persisted)
+    no duplicate. A command that left and got no answer may have been done (only the reply was lost):
+    its intent stays, and a settle time later the observed power decides whether it is sent again
+    (once) - never a second power cycle because a reply was lost."""
+    keep = power_attempted and may_have_landed(exc)
     status = persisted.model_copy(deep=True) if keep else _not_sent(persisted)
     if transient(exc, failures):
         return PassResult(status=status, events=[], deferred=True)
