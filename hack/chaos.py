@@ -21,6 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from oci_operator.config import DEFAULT_SYSTEM_NAMESPACE  # noqa: E402
 from support.apiserver_restart import start_apiserver, stop_apiserver  # noqa: E402
 from support.bmcsim import SimControl, bmc_sim  # noqa: E402
 from support.bootserver import boot_server  # noqa: E402
@@ -269,6 +270,7 @@ def main() -> int:
         with api_server(apiserver_dir) as kubeconfig:
             kube = Kube.connect(kubeconfig)
             kube.apply_crds()
+            kube.ensure_namespace(DEFAULT_SYSTEM_NAMESPACE)  # the operator's own: host tokens, desired states
             boot_dir = workdir / "bootserver"
             server_cm = boot_server(kubeconfig, boot_dir, "--no-dhcp")
             server = server_cm.__enter__()

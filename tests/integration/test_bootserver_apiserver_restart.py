@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from oci_operator.config import DEFAULT_SYSTEM_NAMESPACE
 from support.apiserver_restart import start_control_plane, stop_control_plane
 from support.bootserver import boot_server
 from support.cluster import api_server
@@ -42,6 +43,7 @@ def test_the_boot_server_serves_new_hosts_again_after_etcd_and_the_api_server_re
     with api_server(workdir) as kubeconfig:
         kube = Kube.connect(kubeconfig)
         kube.apply_crds()  # before the boot server: its health waits for its informers' first lists
+        kube.ensure_namespace(DEFAULT_SYSTEM_NAMESPACE)
         with boot_server(kubeconfig, tmp_path / "boot", "--no-dhcp") as server:
             restart_and_serve(kube, workdir, server.url)
             assert server.process.poll() is None
