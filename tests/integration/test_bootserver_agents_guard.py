@@ -13,6 +13,7 @@ from support.bootserver import boot_server
 from support.hosts import boot_server_certificate
 from support.kube import Kube
 from support.operator_process import OperatorProcess, http_get
+from support.slow_clients import closed_by_server
 from support.waiting import wait_for
 
 CAP = 10
@@ -35,20 +36,6 @@ def slow_tls_client(context: ssl.SSLContext, host: str, port: int) -> ssl.SSLSoc
         sock.close()
         return None
     return sock
-
-
-def closed_by_server(sock: ssl.SSLSocket) -> bytes | None:
-    """What the server said before closing (b"" for nothing), or None while it is still open."""
-    sock.setblocking(False)
-    data = b""
-    try:
-        while chunk := sock.recv(4096):
-            data += chunk
-    except ssl.SSLWantReadError:
-        return None
-    except (ssl.SSLError, ConnectionResetError):
-        return data or b"reset"
-    return data
 
 
 def agents_port_answers(context: ssl.SSLContext, host: str, port: int) -> bool:
