@@ -11,6 +11,7 @@ from pathlib import Path
 from support.bootserver import boot_server
 from support.kube import Kube
 from support.operator_process import http_get
+from support.slow_clients import closed_by_server
 from support.waiting import wait_for
 
 CAP = 20
@@ -21,20 +22,6 @@ def slow_client(url_host: str, port: int) -> socket.socket:
     sock = socket.create_connection((url_host, port), timeout=30)
     sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
     return sock
-
-
-def closed_by_server(sock: socket.socket) -> bytes | None:
-    """What the server said before closing (b"" for nothing), or None while it is still open."""
-    sock.setblocking(False)
-    data = b""
-    try:
-        while chunk := sock.recv(4096):
-            data += chunk
-    except BlockingIOError:
-        return None
-    except ConnectionResetError:  # closed with our unread headers in its buffer: a reset
-        return data or b"reset"
-    return data
 
 
 def test_slow_clients_are_cut_off_and_the_excess_is_refused(kube: Kube, tmp_path: Path) -> None:

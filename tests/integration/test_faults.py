@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from conftest import FAST_OPERATOR, PRIVATE_PREFIX
+from oci_operator.config import DEFAULT_SYSTEM_NAMESPACE
 from support.apiserver_restart import start_apiserver, stop_apiserver
 from support.bmcsim import SimControl, bmc_sim
 from support.bootserver import BootServerProcess
@@ -144,6 +145,7 @@ def test_an_api_server_restart_mid_run_loses_nothing_and_the_operator_resumes(tm
     with api_server(tmp_path / "api") as kubeconfig, bmc_sim(tmp_path / "sim", 3) as fleet:
         kube = Kube.connect(kubeconfig)
         kube.apply_crds()
+        kube.ensure_namespace(DEFAULT_SYSTEM_NAMESPACE)
         namespace = kube.new_namespace(PRIVATE_PREFIX)
         with operator_process(kubeconfig, tmp_path, "--namespace", namespace, *FAST_OPERATOR):
             for bmc in fleet.bmcs:

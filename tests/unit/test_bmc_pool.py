@@ -66,3 +66,35 @@ def test_the_shared_condition_comes_and_goes() -> None:
     assert (shared.status, shared.reason) == ("True", "SharedBMCAddress")
     assert "n2/b" in shared.message
     assert find(note_shared_bmc(conditions, "ipmi://10.0.0.5", [], 1), SHARED_BMC) is None
+
+
+def test_a_deleted_host_lets_go_of_its_bmc_without_closing_a_sharing_hosts_session() -> None:
+    drivers: list[FakeDriver] = []
+
+    def factory(address: str, username: str, password: str, tls: object) -> FakeDriver:
+        drivers.append(FakeDriver())
+        return drivers[-1]
+
+    governor = Governor(GovernorConfig())
+    pool = BMCPool(governor, factory=factory)  # type: ignore[arg-type]
+    shared = check_secret("s", {"username": "alice", "password": "p1"}, "1").credentials
+    own = check_secret("o", {"username": "bob", "password": "p2"}, "1").credentials
+    assert shared is not None
+    assert own is not None
+    address = "ipmi://10.0.0.5"
+    for owner, credentials in (("ns/a", shared), ("ns/b", shared), ("ns/c", own)):
+        pool.access(address, credentials, owner=owner)
+        pool.claim(owner, address)
+    governor._state(address).failures = 3  # b and c still wait out this BMC's backoff
+    pool.access(address, shared)  # the delete's power-off of a, as the handler makes it
+    pool.drop(address, owner="ns/a")
+    assert all("close" not in d.commands for d in drivers)  # b's session (shared with a) and c's stay
+    assert governor.failures(address) == 3
+    assert pool.access(address, shared, owner="ns/b").driver is drivers[0]
+    pool.drop(address, owner="ns/b")
+    assert "close" in drivers[0].commands  # no one uses it any more
+    assert "close" not in drivers[1].commands
+    assert governor.failures(address) == 3
+    pool.drop(address, owner="ns/c")  # the last one: the BMC is forgotten
+    assert "close" in drivers[1].commands
+    assert governor.failures(address) == 0

@@ -82,9 +82,15 @@ class BMCPool:
     def release(self, owner: str) -> None:
         self._claims.pop(owner, None)
 
-    def drop(self, address: str) -> None:
-        for key in [k for k in self._drivers if k[0] == address]:
+    def drop(self, address: str, owner: str = "") -> None:
+        """`owner` (a deleted host) lets go of the BMC at `address`. Sessions no other host uses are closed,
+        and the BMC's governance (backoff, budget) is forgotten only when no other host names the address:
+        a host sharing the BMC keeps its live session and its backoff."""
+        self.release(owner)
+        for user in (owner, address):  # a delete's power-off used the address as its owner
+            self._owners.pop(user, None)
+        in_use = {key for key in self._owners.values() if key[0] == address}
+        for key in [k for k in self._drivers if k[0] == address and k not in in_use]:
             self._drivers.pop(key).close()
-        for owner in [o for o, k in self._owners.items() if k[0] == address]:
-            del self._owners[owner]
-        self.governor.forget(address)
+        if not in_use and address not in self._claims.values():
+            self.governor.forget(address)

@@ -34,6 +34,11 @@ class BMCUnreachable(BMCError):
     kind = "unreachable"
 
 
+class BMCNotSent(BMCUnreachable):
+    """No answer, and the command never left: the session could not be established (login failed or
+    lost) or the request could not be sent. Unlike a lost reply, the BMC cannot have done it."""
+
+
 class BMCAuthError(BMCError):
     kind = "authentication"
 

@@ -15,6 +15,7 @@ from .driver import (
     BMCCommandError,
     BMCCommandUnsupported,
     BMCError,
+    BMCNotSent,
     BMCUnreachable,
     BootDevice,
     PowerAction,
@@ -100,15 +101,34 @@ class IPMIDriver:
             raise BMCUnreachable(f"BMC {self.host}:{self.port}: IPMI session failed ({type(exc).__name__})") from exc
 
     def _raw(self, command: str, netfn: int, cmd: int, data: list[int]) -> list[int]:
-        """One raw request; a completion code other than 0 is a refusal naming `command` and the code."""
-        result = self._call("raw_command", netfn=netfn, command=cmd, data=data)
-        code = result.get("code", 0) if isinstance(result, dict) else 0
-        if code == _TIMEOUT_CODE or (result.get("error") and not code):
-            self._command = None
-            raise BMCUnreachable(f"BMC {self.host}:{self.port} did not answer {command}")
+        """One raw request; a completion code other than 0 is a refusal naming `command` and the code.
+        No answer raises BMCNotSent when the request never went on the wire (the login failed, the
+        session broke first, it waited behind a keepalive that failed), else BMCUnreachable: the
+        request left and may have been done."""
+        try:
+            ipmi_session = self._session().ipmi_session
+        except BMCUnreachable as exc:
+            raise BMCNotSent(f"{exc}; {command} was not sent") from None
+        with pyghmi_fixes.requests_sent(ipmi_session) as sent:
+            try:
+                result = self._call("raw_command", netfn=netfn, command=cmd, data=data)
+            except BMCUnreachable:
+                raise self._unanswered(ipmi_session, sent, (netfn, cmd), command) from None
+            code = result.get("code", 0) if isinstance(result, dict) else 0
+            if code == _TIMEOUT_CODE or (result.get("error") and not code):
+                self._command = None
+                raise self._unanswered(ipmi_session, sent, (netfn, cmd), command)
         if code:
             raise _refused(command, int(code), f"{self.host}:{self.port}")
         return list(result.get("data", []))
+
+    def _unanswered(
+        self, session: Any, sent: list[tuple[int, int]], request: tuple[int, int], command: str
+    ) -> BMCUnreachable:
+        pyghmi_fixes.withdraw_pending(session)  # first: then `sent` is final for this request
+        if request in sent:
+            return BMCUnreachable(f"BMC {self.host}:{self.port} did not answer {command}")
+        return BMCNotSent(f"BMC {self.host}:{self.port} did not answer; {command} was not sent")
 
     def check_credentials(self) -> None:
         self._session()

@@ -7,9 +7,11 @@ benchmark (hack/bench/ipmi-sweep) show them.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pyghmi.exceptions as pyghmi_exceptions
+import pyghmi.ipmi.private.constants as pyghmi_constants
 import pyghmi.ipmi.private.session as pyghmi_session
 
 _applied = False
@@ -94,6 +96,45 @@ def _no_relogin_inside_a_command() -> None:
     pyghmi_session.Session.errormsg = None
 
 
+_IPMI_PAYLOAD = pyghmi_constants.payload_types["ipmi"]
+
+
+def _record_requests() -> None:
+    """Note on a session, while someone watches it (requests_sent), each IPMI request that went on the wire
+    as (netfn, command). pyghmi raises the same "Session no longer connected" whether the login failed,
+    the session broke before sending, or the request left and no reply came; and a request made while
+    another is outstanding (a keepalive) waits in pendingpayloads, sent later or never. Only the wire
+    tells whether the BMC may have done it."""
+    original = pyghmi_session.Session.send_payload
+
+    def send_payload(self: Any, payload: Any = (), payload_type: Any = None, *args: Any, **kwargs: Any) -> Any:
+        queued = bool(payload) and bool(self.lastpayload)  # pyghmi's own test for "pending, not sent"
+        result = original(self, payload, payload_type, *args, **kwargs)
+        sent = getattr(self, "oci_requests_sent", None)
+        if sent is not None and not queued and payload_type == _IPMI_PAYLOAD and payload and len(payload) > 5:
+            sent.append((payload[1] >> 2, payload[5]))  # header: rsaddr, netfn<<2|lun, sum, rqaddr, seq, cmd
+        return result
+
+    pyghmi_session.Session.send_payload = send_payload
+
+
+@contextlib.contextmanager
+def requests_sent(session: Any) -> Iterator[list[tuple[int, int]]]:
+    """The (netfn, command) pairs of the requests `session` put on the wire while the block ran."""
+    sent: list[tuple[int, int]] = []
+    session.oci_requests_sent = sent
+    try:
+        yield sent
+    finally:
+        session.oci_requests_sent = None
+
+
+def withdraw_pending(session: Any) -> None:
+    """Drop requests still waiting behind another one: a command reported as not sent must never leave."""
+    with contextlib.suppress(AttributeError):
+        session.pendingpayloads.clear()
+
+
 def apply() -> None:
     global _applied
     if _applied:
@@ -103,6 +144,7 @@ def apply() -> None:
     _cap_io_wait()
     _single_session_table_lock()
     _no_relogin_inside_a_command()
+    _record_requests()
 
 
-__all__ = ["apply", "send_without_blocking_toggle"]
+__all__ = ["apply", "requests_sent", "send_without_blocking_toggle", "withdraw_pending"]

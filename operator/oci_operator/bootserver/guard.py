@@ -34,10 +34,18 @@ class Guard:
         self._idle_since: dict[RequestHandler, float | None] = {}  # None: a request is being handled
         self._server: web.Server | None = None
         self._fresh: list[tuple[float, RequestHandler]] = []
+        # The connections this guard accepted, with when: sites of one runner share its web.Server, and
+        # each guard caps and sweeps only its own port's (a flood on one port must not starve the other).
+        self._made: dict[RequestHandler, float] = {}
+
+    def _connections(self, server: web.Server) -> set[RequestHandler]:
+        return {h for h in server.connections if h in self._made}
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         protocol = request.protocol
+        if protocol not in self._made:
+            return await handler(request)  # another guard's connection
         self._idle_since[protocol] = None  # its headers are in
         try:
             return await handler(request)
@@ -50,11 +58,12 @@ class Guard:
         def make() -> asyncio.Protocol:
             # Handlers made in the same accept burst are not connections yet: count them too.
             now = time.monotonic()
-            connected = set(server.connections)
+            connected = self._connections(server)
             self._fresh = [(t, h) for t, h in self._fresh if now - t < 1.0 and h not in connected]
             if len(connected) + len(self._fresh) >= self.max_connections:
                 return _Refuse()
             handler = server()
+            self._made[handler] = now
             self._fresh.append((now, handler))
             return handler
 
@@ -64,9 +73,12 @@ class Guard:
         """Close connections that took too long over their headers; how many were closed."""
         if self._server is None:
             return 0
-        connections = set(self._server.connections)
+        connections = self._connections(self._server)
         for gone in [h for h in self._idle_since if h not in connections]:
             del self._idle_since[gone]
+        # Closed, or never connected within a TLS handshake's time (the header timeout): forgotten.
+        for gone in [h for h, t in self._made.items() if h not in connections and now - t > self.header_timeout + 1]:
+            del self._made[gone]
         closed = 0
         for handler in connections:
             since = self._idle_since.setdefault(handler, now)
@@ -83,7 +95,8 @@ class Guard:
 
 
 class GuardedSite(web.TCPSite):
-    """A TCPSite whose connections go through `guard` (and whose sweeper runs while it is up)."""
+    """A TCPSite (plain or TLS) whose connections go through `guard` (and whose sweeper runs while it is up).
+    Each site of a runner has its own guard: it caps and sweeps the connections of its own port."""
 
     def __init__(self, runner: web.BaseRunner, host: str, port: int, guard: Guard, **kwargs: Any) -> None:
         super().__init__(runner, host, port, **kwargs)
@@ -95,8 +108,15 @@ class GuardedSite(web.TCPSite):
         server = self._runner.server
         assert server is not None
         loop = asyncio.get_running_loop()
+        # TLS (the agents' port): a handshake gets the header timeout too, as it comes before any header.
+        handshake = self.guard.header_timeout if self._ssl_context is not None else None
         self._server = await loop.create_server(
-            self.guard.factory(server), self._host, self._port, backlog=self._backlog
+            self.guard.factory(server),
+            self._host,
+            self._port,
+            backlog=self._backlog,
+            ssl=self._ssl_context,
+            ssl_handshake_timeout=handshake,
         )
         self._sweeper = asyncio.create_task(self.guard.run())
 

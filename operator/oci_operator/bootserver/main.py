@@ -171,13 +171,17 @@ async def _serve(
     guard = Guard(header_timeout, max_connections)
     app = server.app()
     app.middlewares.append(guard.middleware)
+    agents_guard = Guard(header_timeout, max_connections)  # the same limits, counted for the agents' port alone
+    app.middlewares.append(agents_guard.middleware)
     runner = web.AppRunner(app, access_log=logging.getLogger("bootserver.access"))
     await runner.setup()
     site = GuardedSite(runner, config.listen_address, config.port, guard, backlog=1024)
     await site.start()
     print(f"bootserver: HTTP on {config.listen_address}:{config.port}, advertised as {config.base_url}", flush=True)
     stop = asyncio.Event()
-    agents = asyncio.create_task(_serve_agents(runner, server, config, stop)) if config.agent_port else None
+    agents = (
+        asyncio.create_task(_serve_agents(runner, server, config, agents_guard, stop)) if config.agent_port else None
+    )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -199,9 +203,10 @@ async def _serve(
 
 
 async def _serve_agents(
-    runner: web.AppRunner, server: BootServer, config: BootServerConfig, stop: asyncio.Event
+    runner: web.AppRunner, server: BootServer, config: BootServerConfig, guard: Guard, stop: asyncio.Event
 ) -> None:
-    """HTTPS for installed agents, once the operator has made the certificate they pin."""
+    """HTTPS for installed agents, once the operator has made the certificate they pin; behind the same
+    limits as HTTP (header timeout, connection cap), counted for this port alone."""
     while (found := server.directory.certificate()) is None:
         try:
             await asyncio.wait_for(stop.wait(), timeout=1.0)
@@ -209,6 +214,6 @@ async def _serve_agents(
         except TimeoutError:
             continue
     context = tls.server_context(*found, config.state_dir / "tls")
-    site = web.TCPSite(runner, config.listen_address, config.agent_port, ssl_context=context, backlog=1024)
+    site = GuardedSite(runner, config.listen_address, config.agent_port, guard, ssl_context=context, backlog=1024)
     await site.start()
     print(f"bootserver: HTTPS for agents on {config.listen_address}:{config.agent_port}", flush=True)

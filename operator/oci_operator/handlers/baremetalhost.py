@@ -453,7 +453,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
             if problem is not None and not warned:  # one Warning and status write per delete, not per retry
                 warned = await _say_powering_off(body, host, problem)
             host = await _recheck(host, delay)
-        pool.drop(address)
+        pool.drop(address, owner=f"{body.metadata.namespace}/{body.metadata.name}")
 
 
 # While a delete waits for a BMC, the host is re-read this often (seconds): a pause annotation or

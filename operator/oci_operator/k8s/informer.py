@@ -18,6 +18,11 @@ from kubernetes.client.exceptions import ApiException
 _log = logging.getLogger(__name__)
 Key = tuple[str, str]  # namespace, name
 Lister = Callable[..., Any]
+# The API server ends each watch after this; the client gives up on a connection silent for longer (a
+# half-open connection to an API server that went away without closing it would otherwise stall the
+# cache for good, the kernel's TCP keepalive being hours).
+WATCH_SECONDS = 240
+READ_TIMEOUT = WATCH_SECONDS + 30
 
 
 def custom_objects(group: str, version: str, plural: str, namespace: str | None) -> Lister:
@@ -63,7 +68,8 @@ class Informer:
         while not self._stop.is_set():
             try:
                 version = self._list()
-                self._watch(version)
+                while not self._stop.is_set():  # a watch the server ended resumes where it was
+                    version = self._watch(version)
             except ApiException as exc:
                 if exc.status != 410:
                     _log.warning("%s: watch failed (%s); listing again", self.name, exc.status)
@@ -81,22 +87,29 @@ class Informer:
         self.on_change()
         return str((listing.get("metadata") or {}).get("resourceVersion", ""))
 
-    def _watch(self, version: str) -> None:
+    def _watch(self, version: str) -> str:
+        """Apply events until the server ends the watch; the last resource version seen."""
         stream = watch.Watch().stream(
-            self._lister, label_selector=self._selector, resource_version=version, timeout_seconds=300
+            self._lister,
+            label_selector=self._selector,
+            resource_version=version,
+            timeout_seconds=WATCH_SECONDS,
+            _request_timeout=(10, READ_TIMEOUT),
         )
         for event in stream:
             if self._stop.is_set():
-                return
+                return version
             kind, obj = event["type"], _plain(event["object"])
             if kind == "ERROR":
                 raise ApiException(status=int(obj.get("code", 500)), reason=str(obj.get("message", "")))
+            version = str((obj.get("metadata") or {}).get("resourceVersion") or version)
             with self._lock:
                 if kind == "DELETED":
                     self._items.pop(_key(obj), None)
                 else:
                     self._items[_key(obj)] = obj
             self.on_change()
+        return version
 
 
 def _key(obj: dict[str, Any]) -> Key:

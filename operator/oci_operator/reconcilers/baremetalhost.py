@@ -23,6 +23,7 @@ from ..bmc.driver import (
     BMCCommandError,
     BMCCommandUnsupported,
     BMCError,
+    BMCNotSent,
     BMCTimeout,
     BMCUnreachable,
     BMCUnsupported,
@@ -164,18 +165,29 @@ def transient(exc: BMCError, failures: int) -> bool:
     return isinstance(exc, (BMCUnreachable, BMCTimeout)) and failures < UNREACHABLE_AFTER
 
 
+def may_have_landed(exc: BMCError) -> bool:
+    """No answer to a command that left: only the reply may have been lost, so the BMC may have done it.
+    A refusal, or no answer before the command left (login failed, session lost), means it was not done."""
+    return isinstance(exc, (BMCUnreachable, BMCTimeout)) and not isinstance(exc, BMCNotSent)
+
+
 def record_action_failure(
-    host: BareMetalHost, persisted: BareMetalHostStatus, exc: BMCError, failures: int = UNREACHABLE_AFTER
+    host: BareMetalHost,
+    persisted: BareMetalHostStatus,
+    exc: BMCError,
+    failures: int = UNREACHABLE_AFTER,
+    power_attempted: bool = True,
 ) -> PassResult:
     """The action sent after persisting `persisted` failed: the next status and its Events.
-    `failures`: the BMC's consecutive failures, this one included.
+    `failures`: the BMC's consecutive failures, this one included. `power_attempted`: False when an
+    earlier command of the pass (the boot device) failed, so the power command never left.
 
-    A refused command was not done: its intent is withdrawn, so sending it again is no duplicate. A
-    command that got no answer may have been done (only the reply was lost): its intent stays, and a
-    settle time later the observed power decides whether it is sent again (once) - never a second
-    power cycle because a reply was lost."""
-    unanswered = isinstance(exc, (BMCUnreachable, BMCTimeout))
-    status = persisted.model_copy(deep=True) if unanswered else _not_sent(persisted)
+    A command that was not done (refused, or never sent) has its intent withdrawn: sending it again is
+    no duplicate. A command that left and got no answer may have been done (only the reply was lost):
+    its intent stays, and a settle time later the observed power decides whether it is sent again
+    (once) - never a second power cycle because a reply was lost."""
+    keep = power_attempted and may_have_landed(exc)
+    status = persisted.model_copy(deep=True) if keep else _not_sent(persisted)
     if transient(exc, failures):
         return PassResult(status=status, events=[], deferred=True)
     record_bmc_error(host, status, exc)

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from ..api.v1alpha1 import BareMetalHost, ProvisioningState
 from ..bmc.access import BMCAccess
-from ..bmc.driver import BMCError
+from ..bmc.driver import BMCError, PowerAction
 from ..bmc.governor import NotNow
 from ..k8s.merge_patch import status_patch
 from .baremetalhost import record_action_deferred, record_action_failure, within_poll
@@ -92,6 +92,7 @@ class PassExecutor:
         return Applied(result.requeue_after)
 
     async def _act(self, host: BareMetalHost, bmc: BMCAccess, result: PassResult, persisted: dict[str, Any]) -> Applied:
+        command: Command | None = None
         try:
             for command in result.actions:
                 self.logger.info("sending %s to %s", describe(command), bmc.key)
@@ -103,7 +104,17 @@ class PassExecutor:
             await self.persist(persisted, record_action_deferred(result.status))
             return Applied(within_poll(wait.retry_after, self.settings))
         except BMCError as exc:
-            failed = record_action_failure(host, result.status, exc, bmc.governor.failures(bmc.key))
+            attempted = isinstance(command, PowerAction)  # else the boot device failed: the power never left
+            failures = bmc.governor.failures(bmc.key)
+            failed = record_action_failure(host, result.status, exc, failures, power_attempted=attempted)
+            kept = failed.status.last_power_command is not None
+            self.logger.info(
+                "%s to %s failed (%s): %s",
+                describe(command) if command else "command",
+                bmc.key,
+                "may have landed, intent kept" if kept else "intent withdrawn",
+                exc,
+            )
             await self.persist(persisted, failed)
             return Applied(within_poll(bmc.governor.retry_after(bmc.key), self.settings), failure=failed)
         return Applied(result.requeue_after or 0.0)
