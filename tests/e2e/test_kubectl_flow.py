@@ -1,4 +1,4 @@
-"""What a user does with the real kubectl: apply the samples, wait for Ready, read the tables."""
+"""What a user does with the real kubectl: apply the samples, wait for their conditions, read the tables."""
 
 from __future__ import annotations
 
@@ -59,9 +59,15 @@ def test_apply_samples_wait_and_list(
         "--for=condition=Ready",
         "--timeout=90s",
         "noderole/compute",
-        "openstackcluster/cloud-1",
         "baremetalhost/node-01",
     )
+    # The sample cloud names 14 hosts by role and only one server is here: the cluster is Stalled and
+    # says which role is short (kubectl wait reads the kstatus condition as it reads Ready).
+    kubectl(kube, "wait", "-n", namespace, "--for=condition=Stalled", "--timeout=90s", "openstackcluster/cloud-1")
+    reason = kubectl(
+        kube, "get", "osc", "cloud-1", "-n", namespace, "-o", "jsonpath={.status.conditions[?(@.type=='Ready')].reason}"
+    )
+    assert reason == "RoleShort"
     table = kubectl(kube, "get", "oci", "-n", namespace)
     assert "baremetalhost.oci.openstack.org/node-01" in table
     assert "noderole.oci.openstack.org/compute" in table
