@@ -4,7 +4,10 @@ no duplicate, and it must not use up the one resend that observation allows."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+
+import pytest
 
 from oci_operator.bmc.driver import BMCNotSent, BMCUnreachable, BootDevice, PowerAction
 from oci_operator.bmc.governor import GovernorConfig
@@ -44,11 +47,20 @@ def never_sent() -> BMCNotSent:
     return BMCNotSent("BMC 10.0.0.5:623 did not answer; power on was not sent")
 
 
-def test_a_power_command_that_never_left_is_withdrawn_and_sent_as_new() -> None:
+def failures_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "host-bench" and "failed" in r.getMessage()]
+
+
+def test_a_power_command_that_never_left_is_withdrawn_and_sent_as_new(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "host-bench")
     b = bench(FlakyDriver({"set_power_on": [never_sent(), never_sent()]}))
     b.settle(online=False)
     b.set(online=True)
     b.run(at=T0 + timedelta(seconds=1))  # the login failed: nothing left
+    # The log says what failed, where, and that nothing is kept (what an operator greps for).
+    assert failures_logged(caplog) == [
+        "power-on to ipmi://10.0.0.5 failed (intent withdrawn): BMC 10.0.0.5:623 did not answer; power on was not sent"
+    ]
     assert b.host.status.last_power_command is None
     assert b.host.status.error_count == 0  # one failure is no outage
     b.run(at=T0 + timedelta(seconds=2))  # again
@@ -72,12 +84,18 @@ def test_under_loss_logins_that_fail_never_end_in_power_command_not_obeyed() -> 
     assert b.host.status.powered_on is True
 
 
-def test_a_power_command_whose_reply_was_lost_keeps_its_intent_and_is_not_repeated_early() -> None:
+def test_a_power_command_whose_reply_was_lost_keeps_its_intent_and_is_not_repeated_early(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, "host-bench")
     lost = BMCUnreachable("BMC 10.0.0.5:623 did not answer power on")
     b = bench(FlakyDriver({"set_power_on": [lost]}))
     b.settle(online=False)
     b.set(online=True)
     b.run(at=T0)
+    assert failures_logged(caplog) == [
+        "power-on to ipmi://10.0.0.5 failed (may have landed, intent kept): BMC 10.0.0.5:623 did not answer power on"
+    ]
     assert b.host.status.last_power_command is not None
     assert b.run(at=T0 + timedelta(seconds=SETTLE - 1)).actions == ()  # it may have landed: wait
 

@@ -92,7 +92,7 @@ class PassExecutor:
         return Applied(result.requeue_after)
 
     async def _act(self, host: BareMetalHost, bmc: BMCAccess, result: PassResult, persisted: dict[str, Any]) -> Applied:
-        command: Command | None = None
+        command: Command = result.actions[0]  # the one that failed, when one does
         try:
             for command in result.actions:
                 self.logger.info("sending %s to %s", describe(command), bmc.key)
@@ -110,7 +110,7 @@ class PassExecutor:
             kept = failed.status.last_power_command is not None
             self.logger.info(
                 "%s to %s failed (%s): %s",
-                describe(command) if command else "command",
+                describe(command),
                 bmc.key,
                 "may have landed, intent kept" if kept else "intent withdrawn",
                 exc,
