@@ -60,7 +60,7 @@ desired states are written in the system namespace only (rbac.yaml). */}}
   verbs: [get]
 - apiGroups: [""]
   resources: [events]
-  verbs: [create]
+  verbs: [create, patch]  # a repeated Event is a count on the one posted
 {{- end -}}
 
 {{/* The boot server reads hosts and patches only their status; it reads no Secret outside the system

@@ -26,6 +26,7 @@ from ..cloud.noderoles import CLUSTER_LABEL, GENERATED_LABEL, host_secret_name
 from ..conditions import find, note_shared_bmc, set_condition
 from ..config import KOPF_PREFIX, OperatorConfig
 from ..k8s import client as k8s
+from ..k8s import events
 from ..k8s.cluster_secrets import stored_name
 from ..metrics import RECONCILE_ERRORS, RECONCILES, forget_host, record_host
 from ..reconcilers.baremetalhost import reconcile_pass
@@ -123,7 +124,7 @@ class ApiHostPort:
         self._wrote(await self._api(k8s.patch_status, changes, precondition))
 
     def event(self, event: EventSpec) -> None:
-        kopf.event(self.body, type=event.type, reason=event.reason, message=event.message)
+        events.record(self.body, event.type, event.reason, event.message)
 
 
 class HostRunner:
@@ -237,8 +238,8 @@ class HostRunner:
             return  # nothing installed to rotate; the annotation waits
         offer = (self.config.system_namespace, self.namespace, self.name, uid)
         if await asyncio.to_thread(k8s.offer_agent_credential, *offer):
-            kopf.event(self.body, type="Normal", reason="AgentCredentialRotating",
-                       message="a new agent credential is offered to the node's agent")  # fmt: skip
+            message = "a new agent credential is offered to the node's agent"
+            events.record(self.body, "Normal", "AgentCredentialRotating", message)
         await self.port.remove_annotations([k8s.ROTATE_AGENT_CREDENTIAL])
 
     async def _read_credentials(self, host: BareMetalHost) -> CredentialsCheck:
@@ -433,9 +434,8 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
                 break
             credentials = await read_credentials(host.namespace, host.spec.bmc.credentials_name)
             if credentials.credentials is None:
-                kopf.warn(
-                    body, reason="PowerOffSkipped", message="no usable BMC credentials: the server was left as is"
-                )
+                skipped = "no usable BMC credentials: the server was left as is"
+                events.record(body, "Warning", "PowerOffSkipped", skipped)
                 break
             bmc = pool.access(
                 host.spec.bmc.address, credentials.credentials, not host.spec.bmc.disable_certificate_verification
@@ -484,7 +484,7 @@ async def _say_powering_off(body: kopf.Body, host: BareMetalHost, error: str) ->
     status.conditions = with_kstatus(conditions, host.generation)
     changes = status_patch(host.status.wire(), status.wire())
     await asyncio.to_thread(k8s.patch_status, GROUP, VERSION, PLURAL, host.namespace, host.name, changes)
-    kopf.warn(body, reason=DELETE_REASON, message=message)
+    events.record(body, "Warning", DELETE_REASON, message)
     return True
 
 

@@ -12,6 +12,7 @@ import kopf
 from pydantic import ValidationError
 
 from ..api.v1alpha1.meta import Resource, StatusBase
+from ..k8s import events
 from ..k8s.merge_patch import status_patch as status_patch  # where the handlers have always found it
 from ..metrics import RECONCILE_DURATION, RECONCILE_ERRORS, RECONCILES
 from ..reconcilers.outcome import PROGRESS, Outcome
@@ -80,7 +81,7 @@ async def run_reconcile(
     if changes:
         patch.status.update(changes)
     for event in outcome.events:
-        kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+        events.record(body, event.type, event.reason, event.message)
     detail = "status fields changed: " + (", ".join(sorted(changes)) or "none")
     account(
         kind, outcome.status, time.monotonic() - started, logger, detail, logging.INFO if changes else logging.DEBUG

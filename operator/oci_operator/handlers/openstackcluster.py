@@ -13,6 +13,7 @@ from ..api.v1alpha1 import GROUP, VERSION, OpenStackCluster
 from ..api.v1alpha1.meta import Resource
 from ..cloud.reconcile import reconcile_cluster, release_all
 from ..config import OperatorConfig
+from ..k8s import events
 from ..k8s.cluster_secrets import KubeClusterStore
 from ..reconcilers.outcome import Outcome
 from .common import Logger, plain, run_reconcile
@@ -37,7 +38,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
     async def on_delete(body: kopf.Body, logger: Logger, **_: Any) -> None:
         cluster = OpenStackCluster.model_validate(plain(body))
         released = await asyncio.to_thread(release_all, cluster, store_for(cluster.namespace))
-        kopf.event(body, type="Normal", reason="HostsReleased", message=f"{released} host(s) given back")
+        events.record(body, "Normal", "HostsReleased", f"{released} host(s) given back")
         logger.info("gave back %d host(s)", released)
 
     for decorate in (kopf.on.create, kopf.on.update, kopf.on.resume):
