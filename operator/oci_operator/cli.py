@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -18,10 +20,13 @@ if TYPE_CHECKING:
 def _run(args: argparse.Namespace) -> int:
     import kopf
 
-    from . import handlers, metrics, render
+    from . import handlers, metrics, render, supervise
+    from .api.v1alpha1 import GROUP, KINDS, VERSION
     from .bmc.access import BMCPool
     from .bmc.governor import Governor, GovernorConfig
     from .k8s import client as k8s
+    from .k8s import discovery, events
+    from .k8s.lease import standby_health
     from .reconcilers.host_context import HostSettings
 
     config = OperatorConfig(
@@ -70,6 +75,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     registry = kopf.OperatorRegistry()
     handlers.register(registry, config)
+    handlers.settings.quiet_embedding()
     metrics.serve(config.metrics_address, config.metrics_port)
     log.info(
         "oci-operator %s: metrics on :%d, liveness on :%d/healthz, %s",
@@ -80,17 +86,42 @@ def _run(args: argparse.Namespace) -> int:
     )
     elector = _lead(args, config) if args.leader_elect else None
     metrics.LEADER.set(1)
-    governor = Governor(config.governor)
-    kopf.run(
-        registry=registry,
-        # Shared by every handler (kopf copies the memo shallowly per object).
-        memo=kopf.Memo(bmc_pool=BMCPool(governor), host_wakers={}, host_roles={}),
-        standalone=True,  # one replica (Deployment strategy Recreate); no peering CRDs needed
-        clusterwide=not config.namespaces,
-        namespaces=list(config.namespaces),
-        liveness_endpoint=f"http://{config.metrics_address}:{config.health_port}/healthz",
-    )
-    governor.shutdown()
+
+    def run_kopf(control: supervise.Run) -> None:
+        governor = Governor(config.governor)  # its locks belong to this run's event loop
+
+        async def operate() -> None:
+            stop = asyncio.Event()  # awaited in the loop: no executor thread left waiting on it
+            loop = asyncio.get_running_loop()
+            control.on_stop(lambda: loop.call_soon_threadsafe(stop.set))
+            await kopf.operator(
+                registry=registry,
+                # Shared by every handler (kopf copies the memo shallowly per object).
+                memo=kopf.Memo(bmc_pool=BMCPool(governor), host_wakers={}, host_roles={}),
+                standalone=True,  # one replica (Deployment strategy Recreate); no peering CRDs needed
+                clusterwide=not config.namespaces,
+                namespaces=list(config.namespaces),
+                liveness_endpoint=f"http://{config.metrics_address}:{config.health_port}/healthz",
+                stop_flag=stop,
+            )
+
+        try:
+            asyncio.run(operate())
+        except asyncio.CancelledError:
+            pass  # stopped while starting up
+        finally:
+            governor.shutdown()
+
+    plurals = [kind.info.plural for kind in KINDS]
+
+    def until_served(stop: threading.Event) -> bool:
+        if not discovery.missing(GROUP, VERSION, plurals):
+            return True
+        with standby_health(config.metrics_address, config.health_port):  # waiting for the API is healthy
+            return discovery.wait_until_served(GROUP, VERSION, plurals, stop)
+
+    supervise.serve(run_kopf, until_served)
+    events.flush()
     if elector is not None:
         elector.release()
     return 0

@@ -11,6 +11,10 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 # OCIOperatorDown reads it, whatever the scrape job is named.
 OPERATOR_UP = Gauge("oci_operator_up", "1 while the operator (not the boot server) serves its metrics.")
 LEADER = Gauge("oci_operator_leader", "1 while this replica holds the leader Lease (or runs without election).")
+OPERATOR_RESTARTS = Counter(
+    "oci_operator_restarts_total",
+    "Times kopf stopped by itself (a watch met an API error it does not retry) and was started again in-process.",
+)
 RECONCILES = Counter("oci_reconcile_total", "Reconciles performed, by kind and result (ok, error).", ["kind", "result"])
 RECONCILE_ERRORS = Counter(
     "oci_reconcile_errors_total",

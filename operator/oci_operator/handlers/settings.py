@@ -68,6 +68,20 @@ class QuietWatchEvents(logging.Filter):
         return not record.getMessage().endswith(QUIET)
 
 
+class QuietEmbedding(logging.Filter):
+    """kopf runs in a worker thread (oci_operator.supervise takes the signals): its warning that it
+    ignores OS signals would tell users the opposite of what happens."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("OS signals are ignored")
+
+
+def quiet_embedding() -> None:
+    running = logging.getLogger("kopf._core.reactor.running")
+    if not any(isinstance(f, QuietEmbedding) for f in running.filters):
+        running.addFilter(QuietEmbedding())
+
+
 def count_kopf_errors() -> None:
     kopf_logger = logging.getLogger("kopf")
     if not any(isinstance(h, CountErrors) for h in kopf_logger.handlers):
