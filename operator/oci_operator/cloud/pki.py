@@ -48,19 +48,22 @@ class KeyPair:
         return san.get_values_for_type(x509.DNSName), [str(a) for a in san.get_values_for_type(x509.IPAddress)]
 
 
-def new_ca(cluster: str, now: dt.datetime | None = None) -> KeyPair:
-    """A self-signed root CA for one cluster."""
+def self_signed_ca(
+    common_name: str, days: int, dns_names: Sequence[str] = (), now: dt.datetime | None = None
+) -> KeyPair:
+    """A P-256 key and a certificate that is its own CA (a cluster's root; the boot server's pinned one)."""
     start = now or _now()
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{cluster} cluster CA")])
-    cert = (
+    public = key.public_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
-        .public_key(key.public_key())
+        .public_key(public)
         .serial_number(x509.random_serial_number())
         .not_valid_before(start - dt.timedelta(minutes=5))
-        .not_valid_after(start + dt.timedelta(days=CA_DAYS))
+        .not_valid_after(start + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -76,10 +79,20 @@ def new_ca(cluster: str, now: dt.datetime | None = None) -> KeyPair:
             ),
             critical=True,
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
     )
+    if dns_names:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), critical=False
+        )
+    cert = builder.sign(key, hashes.SHA256())
     return KeyPair(cert.public_bytes(serialization.Encoding.PEM).decode(), _key_pem(key))
+
+
+def new_ca(cluster: str, now: dt.datetime | None = None) -> KeyPair:
+    """A self-signed root CA for one cluster."""
+    return self_signed_ca(f"{cluster} cluster CA", CA_DAYS, now=now)
 
 
 def issue(
