@@ -169,6 +169,10 @@ def test_a_cloud_from_apply_to_ready_in_ocis_order_then_heal_scale_down_and_dele
         assert all(r["converged"] == r["desired"] for r in obj["status"]["roles"].values()), obj["status"]["roles"]
         addresses = {h: v["address"] for h, v in obj["status"]["hosts"].items()}
         assert len(set(addresses.values())) == 13 - 1  # every host taken but the spare
+        # `kubectl get bmh -o wide` shows each taken host's place (status.cloud) as the cluster records it.
+        for host, placed in obj["status"]["hosts"].items():
+            shown = kube.get(namespace, "BareMetalHost", host)["status"]["cloud"]
+            assert shown == {"cluster": NAME} | {k: placed[k] for k in ("role", "hostname", "address")}, shown
 
         # The watch: each step started provisioning only after every earlier step had converged.
         by_role: dict[str, list[str]] = {}

@@ -149,6 +149,8 @@ def test_hosts_get_stable_names_addresses_and_one_generated_role_each_without_se
     claimed = {n for n, h in store.hosts.items() if h["spec"].get("consumerRef", {}).get("name") == "c1"}
     assert claimed == set(store.hosts)
     assert store.hosts["compute-1"]["status"]["selection"]["c1"] == "takes compute"
+    place = {"cluster": "c1", "role": "controller", "hostname": "c1-controller-1.cloud1.example.net"}
+    assert store.hosts["controller-0"]["status"]["cloud"] == place | {"address": hosts["controller-0"].address}
 
     role = NodeRole.model_validate(store.noderoles["c1-controller-0"])
     assert role.metadata["ownerReferences"][0]["uid"] == "u-1"  # type: ignore[index]
@@ -185,6 +187,9 @@ def test_hosts_get_stable_names_addresses_and_one_generated_role_each_without_se
         n: (h.hostname, h.address) for n, h in hosts.items()
     }
     assert store.hosts["compute-9"]["status"]["selection"]["c1"] == "matches compute but the role is full"
+    assert "cloud" not in store.hosts["compute-9"]["status"]
+    shown = [w for w in store.log if w[0] == "host-status" and "cloud" in (w[2] or {})]
+    assert len(shown) == 12  # each host's place written once, not again on the second pass
     assert "consumerRef" not in store.hosts["compute-9"]["spec"]
 
 
@@ -271,6 +276,7 @@ def test_scale_down_gives_a_host_back_and_frees_its_address() -> None:
     assert gone_address not in {h.address for h in after.status.hosts.values()}
     assert ("wiped", "compute-1", None) in store.log
     assert store.hosts["compute-1"]["status"]["selection"]["c1"].startswith("released from compute")
+    assert "cloud" not in store.hosts["compute-1"]["status"]
     assert ready(drive.until_ready(limit=5))[1] == "Converged"
 
     # A host deleted outright: its NodeRole and Secret go too (the role is short again).
@@ -286,6 +292,7 @@ def test_deletion_gives_every_host_back_and_removes_what_the_cluster_made() -> N
     done = drive.until_ready()
     assert release_all(cluster(status=done.status.wire()), store) == 12
     assert not [h for h in store.hosts.values() if h["spec"].get("role") or h["spec"].get("consumerRef")]
+    assert not [h for h in store.hosts.values() if "cloud" in h["status"] or h["status"].get("selection")]
     assert store.noderoles == {}
     assert store.secrets == {}
 

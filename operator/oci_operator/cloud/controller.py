@@ -58,6 +58,7 @@ class Writes:
     drop_noderoles: list[str] = field(default_factory=list)
     drop_secrets: list[str] = field(default_factory=list)
     explain: dict[str, str] = field(default_factory=dict)  # host -> explanation
+    place: dict[str, dict[str, str] | None] = field(default_factory=dict)  # host -> status.cloud (None: clear)
 
 
 def valid(model: type[R], raw: list[dict[str, Any]]) -> list[R]:
@@ -190,8 +191,18 @@ def writes_for(
     planned_names = {h.name for h in the_plan.hosts} if the_plan else set()
     writes.release = [h for h in release if h in planned_names]
     explanations = {c.host: c.explanation for c in placement.selection.choices}
+    members = {m.name: m for m in placement.members}
     for host in hosts:
         text = explanations.get(host.name)
         if text is not None and (host.status.selection or {}).get(name) != text:
             writes.explain[host.name] = text
+        shown = host.status.cloud.wire() if host.status.cloud else None
+        member = members.get(host.name) if host.name in assigned else None
+        if member is not None:
+            wanted = {"cluster": name, "role": str(member.role), "hostname": member.hostname or "",
+                      "address": member.address or ""}  # fmt: skip
+            if shown != wanted:
+                writes.place[host.name] = wanted
+        elif shown is not None and shown.get("cluster") == name:
+            writes.place[host.name] = None
     return writes

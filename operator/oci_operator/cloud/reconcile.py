@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..api.v1alpha1 import BareMetalHost, NodeRole, OpenStackCluster
 from ..api.v1alpha1.openstackcluster import KEEP_HOSTS_ANNOTATION, CloudRole, OpenStackClusterStatus
@@ -247,8 +248,14 @@ def reconcile_cluster(cluster: OpenStackCluster, store: ClusterStore) -> tuple[O
 
 
 def _explain(store: ClusterStore, cluster: str, writes: controller.Writes) -> None:
-    for host, text in sorted(writes.explain.items()):
-        store.patch_host_status(host, {"selection": {cluster: text}})
+    """Why each host was taken or not, and where a taken one sits: one status patch per host."""
+    for host in sorted(set(writes.explain) | set(writes.place)):
+        patch: dict[str, Any] = {}
+        if host in writes.explain:
+            patch["selection"] = {cluster: writes.explain[host]}
+        if host in writes.place:
+            patch["cloud"] = writes.place[host]
+        store.patch_host_status(host, patch)
 
 
 def apply(store: ClusterStore, cluster: OpenStackCluster, writes: controller.Writes) -> None:
@@ -282,6 +289,7 @@ def release_all(cluster: OpenStackCluster, store: ClusterStore) -> int:
     hosts = [h for h in controller.valid(BareMetalHost, store.list_hosts()) if claims.claimed_by(h) == cluster.name]
     for host in hosts:
         store.patch_host(host.name, {"spec": {"consumerRef": None}} if keep else claims.unclaim(cluster.name, host))
+        store.patch_host_status(host.name, {"cloud": None, "selection": {cluster.name: None}})  # no such cloud now
     for raw in store.list_noderoles(cluster.name):
         name = str(raw["metadata"]["name"])
         if keep:  # no longer owned: the garbage collector leaves it to the installed host

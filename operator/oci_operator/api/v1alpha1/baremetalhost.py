@@ -264,6 +264,15 @@ class PowerCommand(WireModel):
     ] = False
 
 
+class CloudPlacement(WireModel):
+    """The host's place in an OpenStackCluster, for `kubectl get bmh -o wide` (written by the cluster)."""
+
+    cluster: Annotated[str, Field(description="The OpenStackCluster that took the host.", max_length=253)]
+    role: Annotated[str, Field(description="The OCI role it plays (controller, compute...).", max_length=63)]
+    hostname: Annotated[str, Field(description="The FQDN the cloud knows it by.", max_length=253)]
+    address: Annotated[str, Field(description="Its management address.", max_length=45)]
+
+
 class BareMetalHostStatus(StatusBase):
     """What the operator last observed and did."""
 
@@ -304,6 +313,9 @@ class BareMetalHostStatus(StatusBase):
         dict[str, Annotated[str, Field(max_length=2048)]] | None,
         Field(description="Per OpenStackCluster of the namespace (key: its name), why it took or left out this host."),
     ] = None
+    cloud: Annotated[
+        CloudPlacement | None, Field(description="Role, hostname and address in the OpenStackCluster that took it.")
+    ] = None
 
 
 class BareMetalHost(Resource):
@@ -322,6 +334,9 @@ class BareMetalHost(Resource):
             PrinterColumn("Powered", ".status.poweredOn", type="boolean", description="Observed power state."),
             PrinterColumn("Role", ".spec.role", description="NodeRole the host converges to."),
             PrinterColumn("Consumer", ".spec.consumerRef.name", priority=1, description="Who claimed the host."),
+            PrinterColumn("Cloud-Role", ".status.cloud.role", priority=1, description="Its role in the cloud."),
+            PrinterColumn("Hostname", ".status.cloud.hostname", priority=1, description="Its FQDN in the cloud."),
+            PrinterColumn("Address", ".status.cloud.address", priority=1, description="Its management address."),
             # In the default view, as metal3 shows it: a host in trouble stands out without -o wide.
             PrinterColumn("Error", ".status.errorType", description="Class of the last error, empty when healthy."),
             PrinterColumn("Step", ".status.provisioning.step", priority=1, description="Last boot milestone."),
