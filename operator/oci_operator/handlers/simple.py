@@ -45,9 +45,16 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
 
     for decorate in (kopf.on.create, kopf.on.update, kopf.on.resume):
         decorate(GROUP, VERSION, plural, registry=registry, id="reconcile")(on_role_change)
-    # Host convergence changes a role's counts without touching the role: look again on a timer, from one
-    # interval after creation on (at once, it raced the create handler: the same Event twice).
+
+    async def on_count(body: kopf.Body, patch: kopf.Patch, logger: Logger, **_: Any) -> None:
+        # Only a generation the spec handler has judged: before its status write reaches this body, a
+        # look from here judged the same change again from the old status (the same Event twice).
+        if (body.get("status") or {}).get("observedGeneration") != body.metadata.get("generation"):
+            return
+        await on_role(body=body, patch=patch, logger=logger)
+
+    # Host convergence changes a role's counts without touching the role: look again on a timer.
     interval = config.role_status_interval
     kopf.timer(GROUP, VERSION, plural, registry=registry, id="count-hosts", interval=interval, initial_delay=interval)(
-        on_role
+        on_count
     )
