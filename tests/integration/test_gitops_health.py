@@ -103,6 +103,7 @@ def test_no_object_looks_done_before_inspection_provisioning_or_deprovisioning_i
     generation = kube.patch_spec(namespace, "BareMetalHost", "srv", {"role": "compute"})["metadata"]["generation"]
     wait_for(lambda: state(kube, namespace, "srv") == "provisioned", TIMEOUT, "provisioned")
     wait_for(lambda: ready(kube, namespace, "srv") == ("True", "Available"), TIMEOUT, "Ready after provisioning")
+    wait_for(lambda: any(done(o, "provisioned") for o in list(watched.objects)), TIMEOUT, "the watch to deliver it")
     provisioning = judge_until_done(list(watched.objects), generation, "provisioned")
     assert any(" provisioning " in line for line in provisioning), provisioning
     # Installed, but no agent ever reports: both tools still say "in progress", neither says done.
