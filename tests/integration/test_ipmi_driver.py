@@ -6,6 +6,7 @@ import pytest
 
 from oci_operator.bmc.driver import BMCAuthError, BMCCommandError, BMCUnreachable, BootDevice, PowerAction
 from oci_operator.bmc.drivers import driver_for
+from oci_operator.bmc.ipmi import IPMIDriver
 from support.bmcsim import SimControl
 
 
@@ -52,3 +53,28 @@ def test_power_cycle_of_an_off_server_is_refused_by_the_bmc(sim: SimControl) -> 
     driver = driver_for(bmc.address, bmc.username, bmc.password)
     with pytest.raises(BMCCommandError, match=r"BMC 127\.0\.0\.1"):
         driver.set_power(PowerAction.CYCLE)  # IPMI completion code 0xd5: not in present state
+
+
+def test_a_new_login_to_one_bmc_leaves_the_sessions_of_other_bmcs_alive(sim: SimControl) -> None:
+    """pyghmi's client reaches up to 64 BMCs from one UDP port. When it logs in to one of them again from
+    that port, the other BMCs' sessions with it live on. The simulated fleet shares one session table,
+    and dropped them all: under reply loss re-logins are frequent, so a 100-BMC fleet stalled, every
+    command acknowledged by nobody (issue 13, item 3)."""
+    first, second = sim.take(), sim.take()
+    kept = IPMIDriver("127.0.0.1", first.port, first.username, first.password)
+    renewed = IPMIDriver("127.0.0.1", second.port, second.username, second.password)
+    assert kept.get_power() is False
+    assert renewed.get_power() is False
+    shared = kept.local_port()
+    assert shared == renewed.local_port()  # the precondition: one client port for both BMCs
+    sim.faults(second, silent=True)
+    try:
+        with pytest.raises(BMCUnreachable):
+            renewed.get_power()  # its session ends: the next call logs in anew
+    finally:
+        sim.faults(second, silent=False)
+    assert renewed.get_power() is False
+    assert renewed.local_port() == shared  # the new login came from the port `kept` still uses
+    kept.set_power(PowerAction.ON)  # on the session it had before
+    assert sim.state(first)["poweredOn"] is True
+    assert sim.count(first, "power_on") == 1

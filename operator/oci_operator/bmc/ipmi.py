@@ -153,6 +153,13 @@ class IPMIDriver:
         selector = data[3] & 0x3C
         return next((dev for dev, sel in _BOOT_SELECTOR.items() if sel == selector), None)
 
+    def local_port(self) -> int | None:
+        """The local UDP port of the live session, if any: pyghmi's client shares one among up to 64 BMCs."""
+        command = self._command
+        if command is None:
+            return None
+        return int(command.ipmi_session.socket.getsockname()[1])
+
     def close(self) -> None:
         with self._lock:
             self._command = None

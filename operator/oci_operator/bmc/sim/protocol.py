@@ -56,6 +56,33 @@ class SimServerSession(serversession.ServerSession):  # type: ignore[misc]
         self._last_request, self._last_reply = key, None
         super().handle_client_request(request)
 
+    def _handle_ipmi_packet(self, data: Any, sockaddr: Any = None, qent: Any = None) -> Any:
+        """A sessionless IPMI 1.5 request (sequence and session id 0: a client starting a new login from
+        a UDP port that has a session here) is handed to the BMC. pyghmi then drops the client's entry
+        from the session table with `del bmc_handlers[client]`: every BMC's session with that client,
+        not only this one's. A real BMC only knows its own sessions; in a simulated fleet, which shares
+        one table, a login to any BMC silently killed the live sessions of all BMCs the client reached
+        from that port (pyghmi's client shares one UDP port among up to 64 BMCs): commands acknowledged
+        by nobody, re-logins that killed more sessions, and under reply loss a stalled fleet."""
+        if (
+            qent is not None
+            and len(data) > 13
+            and data[4] in (0, 2)
+            and not any(data[5:13])
+            and qent[2] in serversession.ipmisession.Session.bmc_handlers
+        ):
+            table = serversession.ipmisession.Session.bmc_handlers
+            mine = table.get(sockaddr, {})
+            if mine.get(self.bmc.port) is self:
+                del mine[self.bmc.port]
+            if not mine:
+                table.pop(sockaddr, None)
+            server = table[qent[2]][0]
+            server.pktqueue.append(qent)
+            server.process_pktqueue()
+            return None
+        return super()._handle_ipmi_packet(data, sockaddr, qent)
+
     def sessionless_data(self, data: Any, sockaddr: Any) -> None:
         self.bmc.sessionless_data(data, sockaddr)
 
