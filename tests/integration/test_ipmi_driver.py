@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from oci_operator.bmc.driver import BMCAuthError, BMCCommandError, BMCUnreachable, BootDevice, PowerAction
@@ -78,3 +80,21 @@ def test_a_new_login_to_one_bmc_leaves_the_sessions_of_other_bmcs_alive(sim: Sim
     kept.set_power(PowerAction.ON)  # on the session it had before
     assert sim.state(first)["poweredOn"] is True
     assert sim.count(first, "power_on") == 1
+
+
+def test_a_session_idle_past_the_bmcs_timeout_is_replaced_before_use(sim: SimControl) -> None:
+    """BMCs end idle sessions (IPMI's default: after 60 s), and pyghmi sends keepalives only while a
+    login waits, so between polls nothing keeps a session alive. A command on a session the BMC had
+    ended got no answer: ~10 s of retries, then BMCUnreachable (so it fails with idle_limit=inf, the
+    driver of before). The driver logs an idle session out and opens a new one first."""
+    bmc = sim.take()
+    sim.faults(bmc, sessionTimeout=1.0)
+    try:
+        driver = IPMIDriver("127.0.0.1", bmc.port, bmc.username, bmc.password, idle_limit=0.5)
+        assert driver.get_power() is False
+        time.sleep(1.5)  # the scenario is idleness itself: longer than the BMC keeps a session
+        driver.set_power(PowerAction.ON)
+        assert sim.state(bmc)["poweredOn"] is True
+        assert sim.count(bmc, "power_on") == 1
+    finally:
+        sim.faults(bmc, sessionTimeout=0)

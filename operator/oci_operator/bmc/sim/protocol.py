@@ -1,6 +1,6 @@
 """pyghmi's BMC server, made to behave like a real BMC towards pyghmi's and ipmitool's clients.
 
-Three changes (see ../shared/docs/ipmi-notes.md):
+What it changes (see ../shared/docs/ipmi-notes.md):
 - pyghmi's server always answers cipher suite 3, even to a SHA-256 proposal, and pyghmi's client then
   fails in RAKP2; we refuse non-SHA1 proposals (RMCP+ status 0x11) so clients fall back to suite 3.
 - An unknown user name got no answer (clients retried for ~15 s); we answer 0x0d "unauthorized name".
@@ -8,10 +8,13 @@ Three changes (see ../shared/docs/ipmi-notes.md):
   running the command again, as real BMCs do; otherwise a slow answer would double a power command.
 - A packet queued to a session whose client record vanished meanwhile is handed to the BMC as
   sessionless data (pyghmi calls a method sessions do not have, killing its serving loop).
+- A new login from a client port ends only this BMC's session with that port, not every BMC's.
+- An idle session ends after the `session_timeout` fault, as real BMCs end theirs.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pyghmi.ipmi.private.constants as constants
@@ -25,6 +28,18 @@ AUTH_RAKP_HMAC_SHA1 = 1
 class SimServerSession(serversession.ServerSession):  # type: ignore[misc]
     _last_request: tuple[Any, ...] | None = None
     _last_reply: tuple[list[int], int] | None = None
+    _seen = 0.0  # monotonic time of the last packet of this session
+    _ended = False  # idle past the BMC's session timeout: its requests get no answer
+
+    def _handle_ipmi2_packet(self, data: Any) -> Any:
+        timeout = self.bmc.faults.session_timeout
+        now = time.monotonic()
+        if timeout and self._seen and now - self._seen > timeout:
+            self._ended = True
+        if self._ended:
+            return None  # like a real BMC: a packet for a session it ended is dropped
+        self._seen = now
+        return super()._handle_ipmi2_packet(data)
 
     def create_open_session_response(self, request: bytearray) -> bytearray:
         auth_algorithm = request[12] & 0b111111 if len(request) > 12 else AUTH_RAKP_HMAC_SHA1
