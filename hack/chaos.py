@@ -228,7 +228,8 @@ def busiest_minute(times: list[float]) -> int:
 
 
 def bmc_faults(kube: Kube, workdir: Path, n: int, seed: int) -> dict[str, Any]:
-    """(c): 20 % reply loss on every BMC, 5 % dead, 5 % wrong passwords; power management only."""
+    """(c): 20 % reply loss on every BMC, 5 % dead, 5 % wrong passwords, idle sessions ended after 60 s;
+    power management only."""
     rng = random.Random(seed)  # noqa: S311 - chaos timing, not secrets
     namespace = kube.new_namespace("chaos-")
     with bmc_sim(workdir / "sim-faults", n, "--prefix", "f") as fleet:
@@ -236,7 +237,8 @@ def bmc_faults(kube: Kube, workdir: Path, n: int, seed: int) -> dict[str, Any]:
         faulty = rng.sample(names, max(2, n // 10))
         dead, wrong = set(faulty[: len(faulty) // 2]), set(faulty[len(faulty) // 2 :])
         for bmc in fleet.bmcs:
-            fleet.faults(bmc, drop=0.2, silent=bmc.name in dead)
+            # sessionTimeout: like real BMCs (IPMI's default), sessions idle for 60 s end
+            fleet.faults(bmc, drop=0.2, silent=bmc.name in dead, sessionTimeout=60)
         expected = dict.fromkeys(names, ("True", "Available"))
         expected.update(dict.fromkeys(dead, ("False", "BMCUnreachable")))
         expected.update(dict.fromkeys(wrong, ("False", "CredentialsRejected")))
