@@ -40,6 +40,9 @@ _BOOT_SELECTOR = {BootDevice.PXE: 0x04, BootDevice.DISK: 0x08}
 _UNSUPPORTED_CODES = {0xC1, 0xC9, 0xCC, 0x80}
 _TIMEOUT_CODE = 0xFFFF  # pyghmi's own "no answer"
 _AUTH_MARKERS = ("password", "unauthorized name", "insufficient privilege", "invalid role")
+# pyghmi's "Session no longer connected", its timeouts, and a login our fixes end for want of answers
+# (pyghmi_fixes.NO_ANSWER): not a refusal, which would count and back off as one and say PowerCommandFailed.
+_NO_ANSWER_MARKERS = ("timeout", "no longer connected", pyghmi_fixes.NO_ANSWER)
 # A session idle for longer is ended and a new one opened. pyghmi sends its keepalives only from inside a
 # login's wait, so between the operator's polls (minutes apart once a host is settled) nothing keeps a
 # session alive, and BMCs end idle sessions (IPMI's default: 60 s; pyghmi's keepalive period assumes 30).
@@ -58,7 +61,7 @@ def _translate(exc: Exception, host: str, port: int) -> BMCError:
     where = f"{host}:{port}"
     if any(marker in text.lower() for marker in _AUTH_MARKERS):
         return BMCAuthError(f"BMC {where} rejected the credentials: {text}")
-    if not text or "timeout" in text.lower() or "no longer connected" in text.lower():
+    if not text or any(marker in text.lower() for marker in _NO_ANSWER_MARKERS):
         return BMCUnreachable(f"BMC {where} did not answer")
     return BMCCommandError(f"BMC {where}: {text}")
 
