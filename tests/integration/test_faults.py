@@ -1,5 +1,5 @@
 """Issue 13 in the integration tier: a lost boot command, a BMC refusing a command, reply loss across a
-small fleet, a role on a host that was never inspected. Real API server, operator process, IPMI simulator."""
+fleet, a role on a host that was never inspected. Real API server, operator process, IPMI simulator."""
 
 from __future__ import annotations
 
@@ -113,26 +113,32 @@ def test_a_role_on_a_host_whose_inspection_is_disabled_says_why(
 def test_reply_loss_across_a_fleet_healthy_hosts_come_up_faulty_ones_say_why(
     kube: Kube, private_namespace: str, tmp_path: Path
 ) -> None:
-    """12 BMCs, every one losing 20 % of its replies; one of them dead, one with a wrong password."""
+    """40 BMCs, every one losing 20 % of its replies; two of them dead, two with a wrong password. With
+    12 BMCs this passed while 100 stalled (no healthy host Ready): past ~30 BMCs the re-logins that loss
+    causes came often enough to end the other BMCs' sessions faster than they were used (see
+    test_ipmi_driver's test_a_new_login_to_one_bmc_leaves_the_sessions_of_other_bmcs_alive)."""
     namespace = private_namespace
-    with bmc_sim(tmp_path / "sim", 12) as fleet:
+    with bmc_sim(tmp_path / "sim", 40) as fleet:
         for bmc in fleet.bmcs:
             fleet.faults(bmc, drop=0.2)
-        dead, wrong, healthy = fleet.bmcs[0], fleet.bmcs[1], fleet.bmcs[2:]
-        fleet.faults(dead, silent=True)
+        dead, wrong, healthy = fleet.bmcs[:2], fleet.bmcs[2:4], fleet.bmcs[4:]
+        for bmc in dead:
+            fleet.faults(bmc, silent=True)
         with operator_process(kube.kubeconfig, tmp_path, "--namespace", namespace, *FAST_OPERATOR):
             started = time.monotonic()
             for bmc in fleet.bmcs:
-                password = "not-the-password" if bmc is wrong else bmc.password
+                password = "not-the-password" if bmc in wrong else bmc.password
                 kube.create(namespace, secret_manifest(f"{bmc.name}-bmc", bmc.username, password))
                 kube.create(namespace, host_manifest(bmc.name, bmc.address, f"{bmc.name}-bmc", online=True))
             for bmc in healthy:
                 wait_for(lambda b=bmc: ready(kube, namespace, b.name) == ("True", "Available"), 180, f"{bmc.name}")
-            wait_for(lambda: ready(kube, namespace, dead.name) == ("False", "BMCUnreachable"), 120, "the dead one")
-            wait_for(
-                lambda: ready(kube, namespace, wrong.name) == ("False", "CredentialsRejected"), 120, "the wrong one"
-            )
-            print(f"{len(healthy)} healthy hosts Ready under 20 % reply loss in {time.monotonic() - started:.0f}s")
+            healthy_s = time.monotonic() - started
+            expected = [*((b, "BMCUnreachable") for b in dead), *((b, "CredentialsRejected") for b in wrong)]
+            for bmc, reason in expected:
+                wait_for(lambda b=bmc, r=reason: ready(kube, namespace, b.name) == ("False", r), 120, bmc.name)
+            print(f"{len(healthy)} healthy hosts Ready under 20 % reply loss in {healthy_s:.0f}s")
+            for bmc in healthy:
+                assert fleet.count(bmc, "power_on") == 1, bmc.name  # every one powered on once, no more
             for bmc in fleet.bmcs:
                 warnings = [e for e in kube.events(namespace, bmc.name) if e.type == "Warning"]
                 reasons = [e.reason for e in warnings]

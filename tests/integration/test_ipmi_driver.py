@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from oci_operator.bmc.driver import BMCAuthError, BMCCommandError, BMCUnreachable, BootDevice, PowerAction
 from oci_operator.bmc.drivers import driver_for
+from oci_operator.bmc.ipmi import IPMIDriver
 from support.bmcsim import SimControl
 
 
@@ -52,3 +55,46 @@ def test_power_cycle_of_an_off_server_is_refused_by_the_bmc(sim: SimControl) -> 
     driver = driver_for(bmc.address, bmc.username, bmc.password)
     with pytest.raises(BMCCommandError, match=r"BMC 127\.0\.0\.1"):
         driver.set_power(PowerAction.CYCLE)  # IPMI completion code 0xd5: not in present state
+
+
+def test_a_new_login_to_one_bmc_leaves_the_sessions_of_other_bmcs_alive(sim: SimControl) -> None:
+    """pyghmi's client reaches up to 64 BMCs from one UDP port. When it logs in to one of them again from
+    that port, the other BMCs' sessions with it live on. The simulated fleet shares one session table,
+    and dropped them all: under reply loss re-logins are frequent, so a 100-BMC fleet stalled, every
+    command acknowledged by nobody (issue 13, item 3)."""
+    first, second = sim.take(), sim.take()
+    kept = IPMIDriver("127.0.0.1", first.port, first.username, first.password)
+    renewed = IPMIDriver("127.0.0.1", second.port, second.username, second.password)
+    assert kept.get_power() is False
+    assert renewed.get_power() is False
+    shared = kept.local_port()
+    assert shared == renewed.local_port()  # the precondition: one client port for both BMCs
+    sim.faults(second, silent=True)
+    try:
+        with pytest.raises(BMCUnreachable):
+            renewed.get_power()  # its session ends: the next call logs in anew
+    finally:
+        sim.faults(second, silent=False)
+    assert renewed.get_power() is False
+    assert renewed.local_port() == shared  # the new login came from the port `kept` still uses
+    kept.set_power(PowerAction.ON)  # on the session it had before
+    assert sim.state(first)["poweredOn"] is True
+    assert sim.count(first, "power_on") == 1
+
+
+def test_a_session_idle_past_the_bmcs_timeout_is_replaced_before_use(sim: SimControl) -> None:
+    """BMCs end idle sessions (IPMI's default: after 60 s), and pyghmi sends keepalives only while a
+    login waits, so between polls nothing keeps a session alive. A command on a session the BMC had
+    ended got no answer: ~10 s of retries, then BMCUnreachable (so it fails with idle_limit=inf, the
+    driver of before). The driver logs an idle session out and opens a new one first."""
+    bmc = sim.take()
+    sim.faults(bmc, sessionTimeout=1.0)
+    try:
+        driver = IPMIDriver("127.0.0.1", bmc.port, bmc.username, bmc.password, idle_limit=0.5)
+        assert driver.get_power() is False
+        time.sleep(1.5)  # the scenario is idleness itself: longer than the BMC keeps a session
+        driver.set_power(PowerAction.ON)
+        assert sim.state(bmc)["poweredOn"] is True
+        assert sim.count(bmc, "power_on") == 1
+    finally:
+        sim.faults(bmc, sessionTimeout=0)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pyghmi.exceptions as pyghmi_exceptions
@@ -37,6 +40,16 @@ _BOOT_SELECTOR = {BootDevice.PXE: 0x04, BootDevice.DISK: 0x08}
 _UNSUPPORTED_CODES = {0xC1, 0xC9, 0xCC, 0x80}
 _TIMEOUT_CODE = 0xFFFF  # pyghmi's own "no answer"
 _AUTH_MARKERS = ("password", "unauthorized name", "insufficient privilege", "invalid role")
+# pyghmi's "Session no longer connected", its timeouts, and a login our fixes end for want of answers
+# (pyghmi_fixes.NO_ANSWER): not a refusal, which would count and back off as one and say PowerCommandFailed.
+_NO_ANSWER_MARKERS = ("timeout", "no longer connected", pyghmi_fixes.NO_ANSWER)
+# A session idle for longer is ended and a new one opened. pyghmi sends its keepalives only from inside a
+# login's wait, so between the operator's polls (minutes apart once a host is settled) nothing keeps a
+# session alive, and BMCs end idle sessions (IPMI's default: 60 s; pyghmi's keepalive period assumes 30).
+# The next command then went out on a session the BMC had forgotten: no answer for ~10 s of retries, a
+# failure on the host, and for a power command an intent kept until the settle time - a re-login instead
+# costs a few round trips.
+IDLE_SESSION_LIMIT = 20.0
 
 
 pyghmi_fixes.apply()
@@ -48,7 +61,7 @@ def _translate(exc: Exception, host: str, port: int) -> BMCError:
     where = f"{host}:{port}"
     if any(marker in text.lower() for marker in _AUTH_MARKERS):
         return BMCAuthError(f"BMC {where} rejected the credentials: {text}")
-    if not text or "timeout" in text.lower() or "no longer connected" in text.lower():
+    if not text or any(marker in text.lower() for marker in _NO_ANSWER_MARKERS):
         return BMCUnreachable(f"BMC {where} did not answer")
     return BMCCommandError(f"BMC {where}: {text}")
 
@@ -63,19 +76,32 @@ def _refused(command: str, code: int, where: str) -> BMCCommandError:
 class IPMIDriver:
     """One pyghmi Command (one RMCP+ session) per BMC, re-established after a failure."""
 
-    def __init__(self, host: str, port: int, username: str, password: str) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        password: str,
+        idle_limit: float = IDLE_SESSION_LIMIT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.host, self.port = host, port
         # bytes, always: pyghmi compares cached sessions' credentials as given (str vs bytes hangs).
         self._username = username.encode()
         self._password = password.encode()
         self._command: Any = None
         self._lock = threading.Lock()
+        self._idle_limit = idle_limit
+        self._clock = clock
+        self._used = 0.0  # when the session last exchanged a request
 
     def __repr__(self) -> str:
         return f"IPMIDriver({self.host}:{self.port})"
 
     def _session(self) -> Any:
         with self._lock:
+            if self._command is not None and self._clock() - self._used > self._idle_limit:
+                self._end_idle_session()
             if self._command is None:
                 try:
                     self._command = pyghmi_command.Command(
@@ -87,7 +113,15 @@ class IPMIDriver:
                     raise BMCUnreachable(
                         f"BMC {self.host}:{self.port}: IPMI login failed ({type(exc).__name__})"
                     ) from exc
+                self._used = self._clock()
             return self._command
+
+    def _end_idle_session(self) -> None:
+        """Log the idle session out (one Close Session packet, no wait for its answer: the BMC may have
+        ended it already) and leave it out of pyghmi's tables, as pyghmi does with a failed session."""
+        with contextlib.suppress(Exception):
+            self._command.ipmi_session._mark_broken("idle")
+        self._command = None
 
     def _call(self, fn: str, *args: Any, **kwargs: Any) -> Any:
         session = self._session()
@@ -99,6 +133,8 @@ class IPMIDriver:
         except Exception as exc:  # a bug inside pyghmi's session code: this call failed, the next starts afresh
             self._command = None
             raise BMCUnreachable(f"BMC {self.host}:{self.port}: IPMI session failed ({type(exc).__name__})") from exc
+        finally:
+            self._used = self._clock()
 
     def _raw(self, command: str, netfn: int, cmd: int, data: list[int]) -> list[int]:
         """One raw request; a completion code other than 0 is a refusal naming `command` and the code.
@@ -152,6 +188,13 @@ class IPMIDriver:
             return None
         selector = data[3] & 0x3C
         return next((dev for dev, sel in _BOOT_SELECTOR.items() if sel == selector), None)
+
+    def local_port(self) -> int | None:
+        """The local UDP port of the live session, if any: pyghmi's client shares one among up to 64 BMCs."""
+        command = self._command
+        if command is None:
+            return None
+        return int(command.ipmi_session.socket.getsockname()[1])
 
     def close(self) -> None:
         with self._lock:

@@ -15,6 +15,7 @@ import pyghmi.ipmi.private.constants as pyghmi_constants
 import pyghmi.ipmi.private.session as pyghmi_session
 
 _applied = False
+NO_ANSWER = "no answer after retries"  # why a login or command we end fails (ipmi.py: unreachable)
 
 
 def send_without_blocking_toggle(sock: Any, packet: bytes, sockaddr: Any) -> None:
@@ -84,7 +85,7 @@ def _no_relogin_inside_a_command() -> None:
                 # netfn and command: pyghmi's wait loop matches the response by them (KeyError without).
                 timeout = {"error": "timeout", "code": 0xFFFF, "netfn": self.expectednetfn, "command": self.expectedcmd}
                 self.ipmicallback(timeout)
-            _fail_login(self, "no answer after retries")
+            _fail_login(self, NO_ANSWER)
             return None
         return original_relog(self)
 
@@ -147,4 +148,4 @@ def apply() -> None:
     _record_requests()
 
 
-__all__ = ["apply", "requests_sent", "send_without_blocking_toggle", "withdraw_pending"]
+__all__ = ["NO_ANSWER", "apply", "requests_sent", "send_without_blocking_toggle", "withdraw_pending"]

@@ -4,6 +4,7 @@ GET  /bmcs                      all BMCs with their state
 GET  /bmcs/NAME/log             commands received, oldest first
 POST /bmcs/NAME/faults          {"drop": 0.2, "silent": false, "delay": 0, "rejectCredentials": false,
                                  "softOffDelay": 0.5, "powerDelay": 0,  (powerDelay: the power changes N s late)
+                                 "sessionTimeout": 0,  (idle sessions end after N s; 0: never)
                                  "refuse": {"set_boot_device": 204},  (command -> IPMI completion code)
                                  "lose": {"power_on": 1}}  (command -> times acknowledged but not done)
 POST /bmcs/NAME/power           {"on": true}   (the power button: no IPMI involved)
@@ -42,6 +43,7 @@ _FAULT_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "rejectCredentials": ("reject_credentials", bool),
     "softOffDelay": ("soft_off_delay", float),
     "powerDelay": ("power_delay", float),
+    "sessionTimeout": ("session_timeout", float),
     "refuse": ("refuse", _codes),
     "lose": ("lose", _codes),
 }

@@ -33,6 +33,9 @@ class Faults:
     reject_credentials: bool = False  # every password is wrong
     soft_off_delay: float = 0.5  # seconds an OS takes to shut down after ACPI soft-off
     power_delay: float = 0.0  # seconds between a power command's acceptance and the power changing
+    # seconds a session may stay idle before the BMC ends it (IPMI's default is 60); 0: sessions live on.
+    # An ended session's requests get no answer, as on real BMCs.
+    session_timeout: float = 0.0
     # command -> IPMI completion code it is answered with instead of being done (an outside BMC that
     # refuses, say, set_boot_device with 0xCC). Commands: get_power, power_on, power_off, power_cycle,
     # power_reset, power_soft, set_boot_device, get_boot_device.
