@@ -1,4 +1,5 @@
-"""The BareMetalHost pass: observe, record, act once; driven against an in-memory BMC driver."""
+"""The BareMetalHost pass: observe, record, act once (what was seen and the intent are one write);
+driven against an in-memory BMC driver."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def test_missing_secret_warns_once_then_counts_silently() -> None:
     assert bench.driver.commands == []  # no BMC is touched without credentials
 
 
-def test_registration_then_observe_then_power_on_once() -> None:
+def test_registration_then_the_power_observed_in_the_same_pass_then_power_on_once() -> None:
     bench = Bench(FakeDriver(powered_on=False))
     bench.run()
     assert bench.host.status.provisioning is not None
