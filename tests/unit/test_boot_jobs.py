@@ -30,9 +30,8 @@ def fresh(online: bool = False) -> Bench:
 
 def test_inspection_records_a_boot_id_then_boots_once_then_waits() -> None:
     bench = fresh()
-    bench.run()  # registering -> inspecting
+    first = bench.run()  # registering -> inspecting, its boot id recorded in the same pass; nothing sent yet
     assert bench.state() == "inspecting"
-    first = bench.run()  # the boot id is recorded, nothing sent yet
     assert first.actions == ()
     boot_id = bench.host.status.provisioning.boot_id  # type: ignore[union-attr]
     assert boot_id
@@ -49,7 +48,7 @@ def test_inspection_records_a_boot_id_then_boots_once_then_waits() -> None:
 
 def test_inspection_ends_with_the_hardware_report_and_then_power_follows_online() -> None:
     bench = fresh(online=False)
-    for _ in range(3):
+    for _ in range(2):  # inspecting (boot id recorded), then the boot
         bench.run()
     bench.report("scriptServed")
     bench.run(at=T0 + timedelta(seconds=5))
@@ -60,13 +59,15 @@ def test_inspection_ends_with_the_hardware_report_and_then_power_follows_online(
     assert bench.state() == "available"
     assert ("Normal", "Inspected") in [(e.type, e.reason) for e in done.events]
     assert bench.host.status.provisioning.boot_id is None  # type: ignore[union-attr]
-    off = bench.run(at=T0 + timedelta(seconds=10))  # available: spec.online=false powers it off
-    assert off.power_action is PowerAction.OFF
+    # The same pass goes on in available: spec.online=false powers it off, its intent in that pass's write.
+    assert done.power_action is PowerAction.OFF
+    assert bench.host.status.last_power_command is not None
+    assert bench.host.status.last_power_command.action == "off"
 
 
 def test_a_report_of_an_older_job_is_ignored() -> None:
     bench = fresh()
-    for _ in range(3):
+    for _ in range(2):
         bench.run()
     bench.report("inspected")
     bench.host.status.boot_report.boot_id = "an-older-job"  # type: ignore[union-attr]
@@ -76,7 +77,7 @@ def test_a_report_of_an_older_job_is_ignored() -> None:
 
 def test_inspection_timeout_is_an_inspection_error_with_the_last_step_then_a_new_job() -> None:
     bench = fresh()
-    for _ in range(3):
+    for _ in range(2):
         bench.run()
     old_id = bench.host.status.provisioning.boot_id  # type: ignore[union-attr]
     bench.report("preseedServed")
@@ -102,7 +103,7 @@ def test_role_provisions_on_the_hinted_disk_then_boots_from_disk() -> None:
     bench.run()
     assert bench.state() == "provisioning"
     assert bench.host.status.provisioning.root_device == ["/dev/sdb"]  # type: ignore[union-attr]
-    bench.run()
+    assert bench.host.status.provisioning.boot_id  # type: ignore[union-attr]  # recorded in the same pass
     booting = bench.run()
     assert booting.power_action is PowerAction.CYCLE  # it was on
     bench.report("installing")
@@ -147,7 +148,6 @@ def test_removing_the_role_wipes_then_powers_off_and_is_available_again() -> Non
     bench.set(online=True)  # role removed
     bench.run()
     assert bench.state() == "deprovisioning"
-    bench.run()
     wipe_boot = bench.run()
     assert wipe_boot.power_action is PowerAction.CYCLE
     bench.report("wiped")
@@ -159,8 +159,7 @@ def test_removing_the_role_wipes_then_powers_off_and_is_available_again() -> Non
 
 def test_a_failed_boot_command_is_not_remembered_as_a_boot() -> None:
     bench = fresh()
-    for _ in range(2):
-        bench.run()
+    bench.run()  # inspecting, its boot id recorded
     booting = bench.run()
     assert booting.actions
     refused = BMCCommandError("BMC refused power on: completion code 0xC0 (Node Busy)", "power on", 0xC0)
@@ -172,8 +171,7 @@ def test_a_failed_boot_command_is_not_remembered_as_a_boot() -> None:
 def test_an_unanswered_boot_command_stays_on_record_for_the_settle_check() -> None:
     """The reply was lost, perhaps not the command: cycling again now could cycle the server twice."""
     bench = fresh()
-    for _ in range(2):
-        bench.run()
+    bench.run()  # inspecting, its boot id recorded
     booting = bench.run(send=False)
     failed = record_action_failure(bench.host, booting.status, BMCUnreachable("gone"))
     assert failed.status.provisioning.boot_requested == booting.status.provisioning.boot_requested  # type: ignore[union-attr]
@@ -182,8 +180,7 @@ def test_an_unanswered_boot_command_stays_on_record_for_the_settle_check() -> No
 
 def test_a_deferred_boot_is_withdrawn_so_it_is_sent_later() -> None:
     bench = fresh()
-    for _ in range(2):
-        bench.run()
+    bench.run()  # inspecting, its boot id recorded
     booting = bench.run()
     assert booting.actions
     deferred = record_action_deferred(booting.status)

@@ -1,4 +1,5 @@
-"""The BareMetalHost pass: observe, record, act once; driven against an in-memory BMC driver."""
+"""The BareMetalHost pass: observe, record, act once (what was seen and the intent are one write);
+driven against an in-memory BMC driver."""
 
 from __future__ import annotations
 
@@ -34,25 +35,20 @@ def test_missing_secret_warns_once_then_counts_silently() -> None:
     assert bench.driver.commands == []  # no BMC is touched without credentials
 
 
-def test_registration_then_observe_then_power_on_once() -> None:
+def test_registration_then_the_power_observed_in_the_same_pass_then_power_on_once() -> None:
     bench = Bench(FakeDriver(powered_on=False))
     bench.run()
     assert bench.host.status.provisioning is not None
     assert bench.host.status.provisioning.state == "registering"  # on record before it moves on
     assert bench.ready() == ("False", "Registering")
+    # Registered -> available -> the power observed and, as it matches spec.online, Ready: one pass.
     registered = bench.run()
     assert bench.host.status.provisioning.state == "available"
     assert bench.host.status.good_credentials is not None
     assert bench.host.status.good_credentials.resource_version == "7"
-    assert ("Normal", "Registered") in reasons(registered)
-
-    observed = bench.run()
     assert bench.host.status.powered_on is False
-    assert ("Normal", "PowerStateChanged") in reasons(observed)
-    assert observed.power_action is None  # recorded first; acting is the next pass's job
-
-    steady = bench.run()
-    assert steady.power_action is None
+    assert reasons(registered)[:2] == [("Normal", "Registered"), ("Normal", "PowerStateChanged")]
+    assert registered.power_action is None
     assert bench.ready() == ("True", "Available")
 
     bench.set(online=True)
@@ -61,10 +57,10 @@ def test_registration_then_observe_then_power_on_once() -> None:
     assert bench.host.status.last_power_command is not None
     assert bench.ready() == ("False", "PowerChanging")
 
-    bench.run()  # the fake applied the command: the change is recorded
+    done = bench.run()  # the fake applied the command: the change is recorded, and Ready follows at once
     assert bench.host.status.powered_on is True
-    bench.run()
     assert bench.ready() == ("True", "Available")
+    assert ("Normal", "PowerStateChanged") in reasons(done)
     assert bench.power_commands() == ["set_power_on"]
 
 

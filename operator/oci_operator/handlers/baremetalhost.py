@@ -36,12 +36,15 @@ from ..reconcilers.host_context import PassResult
 from ..reconcilers.outcome import PROGRESS, EventSpec, with_kstatus
 from ..reconcilers.simple import reconcile_invalid, reconcile_refused
 from .common import Logger, account, invalid_message, plain, status_patch
+from .host_reads import CredentialsCache, RoleSecretCache
 
 PLURAL = BareMetalHost.info.plural
 KIND = BareMetalHost.info.kind
 Key = tuple[str, str]  # namespace, name
 # After an unexpected failure (API server away), look again after this many seconds.
 RETRY_AFTER_ERROR = 5.0
+# A good read of a host's Secrets is kept for this many idle polls (a refused password reads again at once).
+READS_KEPT_FOR_IDLE_POLLS = 3
 
 
 def _version(obj: dict[str, Any] | None) -> int | None:
@@ -148,7 +151,9 @@ class HostRunner:
         self.port = ApiHostPort(body, self.namespace, self.name, config.system_namespace)
         self.executor = PassExecutor(self.port, config.power, logger)
         self.read_fresh = False  # the next pass reads the host from the API server, not the cache
-        self._credentials: tuple[str, CredentialsCheck, float] | None = None
+        kept = READS_KEPT_FOR_IDLE_POLLS * config.power.idle_poll_base()
+        self.credentials = CredentialsCache(read_credentials, kept)
+        self.role_secret = RoleSecretCache(_read_role_secret, kept)
 
     async def _persist(self, old: dict[str, Any], result: PassResult) -> dict[str, Any]:
         return await self.executor.persist(old, result)
@@ -211,6 +216,8 @@ class HostRunner:
         role = await self._role(host)
         secrets = await self._role_secrets(host, role)
         result = await reconcile_pass(host, credentials, bmc, self.config.power, role=role, role_secrets=secrets)
+        if await self._refused_a_kept_password(host, result):
+            return 0.0  # nothing was sent or written: decide again on the Secret as it is now
         if host.spec.bmc is not None:
             result.status.conditions = note_shared_bmc(
                 result.status.conditions, host.spec.bmc.address, sharing, host.generation
@@ -243,24 +250,18 @@ class HostRunner:
         await self.port.remove_annotations([k8s.ROTATE_AGENT_CREDENTIAL])
 
     async def _read_credentials(self, host: BareMetalHost) -> CredentialsCheck:
-        """The host's BMC credentials. A good read is used again, without a GET, for one poll interval:
-        a bring-up's passes come seconds apart, and a corrected or rotated Secret is still seen within
-        one poll interval (the promise the backoffs keep). A host in error reads it on every pass."""
+        """The host's BMC credentials; a good read is kept by a healthy host (handlers/host_reads.py)."""
         assert host.spec.bmc is not None
-        name, now = host.spec.bmc.credentials_name, time.monotonic()
-        last = self._credentials
         healthy = host.status.error_type is None
-        if (
-            last is not None
-            and last[0] == name
-            and last[1].problem is None
-            and healthy
-            and now - last[2] < self.config.power.poll_interval
-        ):
-            return last[1]
-        check = await read_credentials(host.namespace, name)
-        self._credentials = (name, check, now)
-        return check
+        return await self.credentials.get(host.namespace, host.spec.bmc.credentials_name, healthy)
+
+    async def _refused_a_kept_password(self, host: BareMetalHost, result: PassResult) -> bool:
+        """The BMC refused credentials kept from an earlier read: true when the Secret changed since (a
+        rotation), so the pass is decided again rather than reporting an error for a password replaced."""
+        newly_refused = result.status.rejected_credentials not in (None, host.status.rejected_credentials)
+        if not (newly_refused and self.credentials.reused and host.spec.bmc is not None):
+            return False
+        return await self.credentials.changed_since_reuse(host.namespace, host.spec.bmc.credentials_name)
 
     def _mac_claimed_by_others(self, host: BareMetalHost) -> list[str]:
         mac = normalize(host.spec.boot_mac_address)
@@ -293,8 +294,8 @@ class HostRunner:
         if not isinstance(role, NodeRole) or GENERATED_LABEL not in role.metadata_labels():
             return None
         name = stored_name(self.namespace, host_secret_name(role.metadata_labels().get(CLUSTER_LABEL, ""), host.name))
-        found = await asyncio.to_thread(k8s.read_secret, self.config.system_namespace, name)
-        return found[0] if found else {}
+        version = str(role.metadata.get("resourceVersion") or "")
+        return await self.role_secret.get(self.config.system_namespace, name, version)
 
     def _account(self, result: PassResult, seconds: float) -> None:
         if result.deferred:
@@ -326,6 +327,11 @@ def wake_hosts_of_role(memo: Any, namespace: str, role: str) -> int:
             event.set()
             woken += 1
     return woken
+
+
+async def _read_role_secret(namespace: str, name: str) -> dict[str, str] | None:
+    found = await asyncio.to_thread(k8s.read_secret, namespace, name)
+    return found[0] if found else None
 
 
 async def read_credentials(namespace: str, secret_name: str) -> CredentialsCheck:

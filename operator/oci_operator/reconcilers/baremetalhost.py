@@ -33,14 +33,17 @@ from ..conditions import find, set_condition, truncate
 from ..conditions import now as utcnow
 from .desired_state import RoleLookup, judge_convergence
 from .host_context import HostContext, HostSettings, PassResult
-from .host_states import STATES
+from .host_states import NOW, STATES
 from .outcome import EventSpec, ready_transition_event, with_kstatus
-from .step import COMMAND_UNSUPPORTED, ready
+from .step import COMMAND_UNSUPPORTED, StepResult, ready
 
 # Consecutive failed calls before a BMC that does not answer is reported on the host.
 UNREACHABLE_AFTER = 2
 # While references are broken there is no BMC to protect: look again on this backoff (seconds).
 REFERENCE_BACKOFF_BASE, REFERENCE_BACKOFF_CAP = 2.0, 300.0
+
+# A pass walks through at most this many states (a cycle between states would otherwise never end).
+MAX_STATES_PER_PASS = 4
 
 # Converged reasons that mean "the agent has yet to apply it", not a failure.
 CONVERGING = ("Converging", "NotRendered")
@@ -74,10 +77,23 @@ def _finish(host: BareMetalHost, status: BareMetalHostStatus, events: list[Event
         c.model_copy(update={"observed_generation": host.generation})
         for c in _with_convergence(with_kstatus(status.conditions, host.generation), host.generation)
     ]
+    status.conditions = keep_transition_times(status.conditions, host.status.conditions)
     if status.model_dump(exclude={"last_updated"}) != host.status.model_dump(exclude={"last_updated"}):
         status.last_updated = utcnow()
     transition = ready_transition_event(host.status, status)
     return [*events, transition] if transition else events
+
+
+def keep_transition_times(conditions: list[Condition], stored: list[Condition]) -> list[Condition]:
+    """A pass may go through several states: a condition that changed on the way but ends with the status
+    it has on record did not change for any reader, so it keeps its lastTransitionTime on record."""
+    kept = []
+    for condition in conditions:
+        before = find(stored, condition.type)
+        if before is not None and before.status == condition.status:
+            condition = condition.model_copy(update={"last_transition_time": before.last_transition_time})
+        kept.append(condition)
+    return kept
 
 
 def _with_convergence(conditions: list[Condition], generation: int) -> list[Condition]:
@@ -227,6 +243,50 @@ def _still_rejected(status: BareMetalHostStatus, credentials: CredentialsCheck, 
     return isinstance(exc, (BMCUnreachable, BMCTimeout)) and status.rejected_credentials == _reference(credentials)
 
 
+def _record_step(ctx: HostContext, step: StepResult) -> None:
+    """A step's outcome on the working status: its error (or the end of one), and the state it moves to."""
+    status = ctx.status
+    assert status.provisioning is not None
+    if step.error is not None:
+        if not _on_show(status, *step.error):  # stated again, not failed again: no new count, no write
+            _set_error(status, ctx.host.generation, *step.error)
+    elif status.error_type not in step.keep_error:
+        _clear_errors(status)
+    if step.next_state is not None and step.next_state is not status.provisioning.state:
+        status.provisioning.state = step.next_state
+        if step.error is None:
+            ready(ctx, "False", *ENTERING[step.next_state])
+
+
+def _moves_on_now(ctx: HostContext, step: StepResult) -> bool:
+    """The step only moved the host to another state, at once: no command to send (so no intent to
+    persist first), no error, no token, no annotation to remove (the next step reads the annotations)."""
+    assert ctx.status.provisioning is not None
+    return (
+        step.next_state is not None
+        and step.next_state is not ctx.status.provisioning.state
+        and step.requeue_after == NOW
+        and not step.actions
+        and step.error is None
+        and step.boot_token is None
+        and not ctx.remove_annotations
+    )
+
+
+async def _run_states(ctx: HostContext) -> StepResult:
+    """The current state's step, then, as long as a step only moves the host on, the next state's step
+    in the same pass: the states passed through are one status write, not one each. A step that sends
+    a command ends the pass, so its intent is still persisted before the command leaves."""
+    assert ctx.status.provisioning is not None
+    step = await STATES[ctx.status.provisioning.state](ctx)
+    for _ in range(MAX_STATES_PER_PASS - 1):
+        if not _moves_on_now(ctx, step):
+            break
+        _record_step(ctx, step)
+        step = await STATES[ctx.status.provisioning.state](ctx)
+    return step
+
+
 async def reconcile_pass(
     host: BareMetalHost,
     credentials: CredentialsCheck,
@@ -261,7 +321,7 @@ async def reconcile_pass(
             status.good_credentials = _reference(credentials)
             status.rejected_credentials = None
             ready(ctx, "False", "Registering", "the BMC accepted the credentials")
-        step = await STATES[status.provisioning.state](ctx)
+        step = await _run_states(ctx)
     except NotNow as wait:
         # Nothing was sent: change nothing, come back when the governor allows.
         return PassResult(host.status, [], requeue_after=within_poll(wait.retry_after, settings), deferred=True)
@@ -273,15 +333,7 @@ async def reconcile_pass(
         if isinstance(exc, BMCAuthError):
             status.rejected_credentials = _reference(credentials)
         return PassResult(status, _finish(host, status, ctx.events), requeue_after=retry)
-    if step.error is not None:
-        if not _on_show(status, *step.error):  # stated again, not failed again: no new count, no write
-            _set_error(status, host.generation, *step.error)
-    elif status.error_type not in step.keep_error:
-        _clear_errors(status)
-    if step.next_state is not None and step.next_state is not status.provisioning.state:
-        status.provisioning.state = step.next_state
-        if step.error is None:
-            ready(ctx, "False", *ENTERING[step.next_state])
+    _record_step(ctx, step)
     # Templates render in worker processes and may take seconds: never on the event loop.
     desired, converge_events = await asyncio.to_thread(judge_convergence, host, status, role, role_secrets)
     requeue = step.requeue_after

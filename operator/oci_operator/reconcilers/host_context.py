@@ -31,10 +31,12 @@ class HostSettings:
     def next_poll(self) -> float:
         return self.poll_interval * (1 + self.poll_jitter * (2 * random.random() - 1))  # noqa: S311
 
+    def idle_poll_base(self) -> float:
+        return max(self.idle_poll_interval or 5 * self.poll_interval, self.poll_interval)
+
     def next_idle_poll(self) -> float:
         """Nothing pending: the power is read rarely (spec and annotation changes wake the host at once)."""
-        base = max(self.idle_poll_interval or 5 * self.poll_interval, self.poll_interval)
-        return base * (1 + self.poll_jitter * (2 * random.random() - 1))  # noqa: S311
+        return self.idle_poll_base() * (1 + self.poll_jitter * (2 * random.random() - 1))  # noqa: S311
 
 
 @dataclass(frozen=True)

@@ -146,15 +146,17 @@ STATES: dict[ProvisioningState, Step] = {
 
 
 async def manage_power(ctx: HostContext) -> StepResult:
-    """Observe the power, record a difference first, then act once: reboot requests, then spec.online."""
+    """Observe the power, record a difference, then act once on it: reboot requests, then spec.online.
+    What was seen and the intent it leads to are persisted together, before the command leaves."""
     assert ctx.bmc is not None
     observed = await ctx.bmc.get_power()
     status = ctx.status
     if status.powered_on != observed:
+        # Recorded in the working status: it is written with whatever this pass decides below, and
+        # before any command that decision sends (one write, not one for the sight and one for the intent).
         before = "unknown" if status.powered_on is None else ("on" if status.powered_on else "off")
         status.powered_on = observed
         ctx.event("Normal", "PowerStateChanged", f"power is {'on' if observed else 'off'} (was {before})")
-        return StepResult(requeue_after=NOW)  # recorded; the next pass acts on it
 
     reboot = reboot_step(ctx, observed)
     if reboot is not None:
