@@ -25,6 +25,7 @@ import base64
 import binascii
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from importlib import resources
@@ -48,6 +49,8 @@ from .macs import normalize
 
 _log = logging.getLogger(__name__)
 BODY_TIMEOUT = 30.0  # seconds to send a report (at most 256 KiB)
+READ_THROUGH_EVERY = 10.0  # seconds between fresh reads of one host for its boot script
+READ_THROUGH_REMEMBERED = 4096  # hosts remembered for that before the old entries are dropped
 FIELD_NAME = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,63}|\(unknown field\)|[0-9]{1,6})$")
 IMAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 # Packaged files, read once: they are served on every boot, and reading them in a handler would block the loop.
@@ -108,6 +111,7 @@ class BootServer:
         self.dnsmasq_alive = dnsmasq_alive or (lambda: True)
         self.images = config.images_dir.resolve()
         self._written: dict[str, tuple[str, str]] = {}  # host -> (bootId, step) last written
+        self._read_through: dict[str, float] = {}  # host UID -> when its boot script last read it fresh
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[count_requests], client_max_size=256 * 1024)
@@ -144,16 +148,38 @@ class BootServer:
         if len(claimants) > 1:
             names = ", ".join(f"{h.namespace}/{h.name}" for h in claimants)
             _log.warning("boot MAC %s is claimed by %d hosts (%s): none of them is served", mac, len(claimants), names)
+        token, mode = self._mode(host)
+        if host is not None and mode in ("disk", "wait") and self._may_read_through(host):
+            # The watches may lag the operator's last write, made before it powered this server on (the
+            # job and its token): a server that boots at once was told "disk" and its inspection timed
+            # out. Asked once per boot, so a fresh read here costs the API server little.
+            await asyncio.to_thread(self.directory.read_through, host)
+            host = self.directory.by_mac(mac)
+            token, mode = self._mode(host)
+        _log.info("boot script for %s (%s): %s", mac, host.name if host else "unknown", mode)
+        if host is not None and mode in JOB_MODES.values():
+            await self._record(host, BootStep.SCRIPT_SERVED, f"iPXE script to {mode} served")
+        return _text(scripts.host_script(self.config, mac, host, token))
+
+    def _mode(self, host: BareMetalHost | None) -> tuple[Token | None, str]:
         token = self.directory.job_token(host) if host else None
         if host is not None and self._finished(host):
             # Our cache may not show the final milestone we just wrote (the installer reboots at once):
             # "wait" until it does, then "disk"; never the installer again (its token is spent anyway).
             token = None
-        mode = scripts.boot_mode(host, token)
-        _log.info("boot script for %s (%s): %s", mac, host.name if host else "unknown", mode)
-        if host is not None and mode in JOB_MODES.values():
-            await self._record(host, BootStep.SCRIPT_SERVED, f"iPXE script to {mode} served")
-        return _text(scripts.host_script(self.config, mac, host, token))
+        return token, scripts.boot_mode(host, token)
+
+    def _may_read_through(self, host: BareMetalHost) -> bool:
+        """At most one fresh read per host per READ_THROUGH_EVERY seconds: iPXE asks again while it
+        waits, and a looping server must not turn into a stream of API reads."""
+        now = time.monotonic()
+        key = uid_of(host)
+        if now - self._read_through.get(key, -READ_THROUGH_EVERY) < READ_THROUGH_EVERY:
+            return False
+        self._read_through[key] = now
+        if len(self._read_through) > READ_THROUGH_REMEMBERED:
+            self._read_through = {k: t for k, t in self._read_through.items() if now - t < READ_THROUGH_EVERY}
+        return True
 
     async def image(self, request: web.Request) -> web.FileResponse:
         name = request.match_info["name"]

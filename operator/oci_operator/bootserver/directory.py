@@ -31,6 +31,7 @@ from ..k8s.client import (
     DESIRED_STATE_LABEL,
     HASH_ANNOTATION,
     HOST_UID_LABEL,
+    host_secret_name,
     is_host_secret,
 )
 from ..k8s.informer import Informer
@@ -67,8 +68,10 @@ class Directory:
         desired: Informer,
         agents: Informer | None = None,
         tls: Informer | None = None,
+        system_namespace: str = "",
     ) -> None:
         self.hosts, self.tokens, self.desired, self.agents, self.tls = hosts, tokens, desired, agents, tls
+        self.system_namespace = system_namespace
         self._certificate: tuple[str, str] | None = None  # the boot server's (certificate, key) PEM
         self._lock = threading.Lock()
         self._by_mac: dict[str, BareMetalHost] = {}
@@ -159,6 +162,13 @@ class Directory:
         """The host's rendered desired state (hash, JSON document), if the operator has stored one."""
         with self._lock:
             return self._desired.get(uid_of(host))
+
+    def read_through(self, host: BareMetalHost) -> None:
+        """The host and its boot token read from the API now, past the watches (blocking: in a thread)."""
+        self.hosts.refresh(host.namespace, host.name)
+        uid = uid_of(host)
+        if uid:
+            self.tokens.refresh(self.system_namespace, host_secret_name(uid, "boot-token"))
 
     def job_token(self, host: BareMetalHost) -> Token | None:
         """The tokens of the host's current boot job, if it has one and its Secret exists."""

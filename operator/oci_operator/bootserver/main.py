@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     agents = informer.Informer("agent-credentials", system, AGENT_SELECTOR)
     desired = informer.Informer("desired-states", system, DESIRED_SELECTOR)
     certificate = informer.Informer("boot-server-tls", system, TLS_SELECTOR)
-    directory = Directory(hosts, tokens, desired, agents, certificate)
+    directory = Directory(hosts, tokens, desired, agents, certificate, config.system_namespace)
     for source in (hosts, tokens, desired, agents, certificate):
         source.on_change = directory.rebuild
         source.start()

@@ -61,6 +61,24 @@ class Informer:
         with self._lock:
             return list(self._items.values())
 
+    def refresh(self, namespace: str, name: str) -> None:
+        """Read one object now (a list narrowed to it) and keep it unless the watch already holds a newer
+        copy: for an answer that must not lag a write known to have happened before the question (a node
+        asks for its boot script right after the operator recorded the job and powered it on). An object
+        absent from the read is left to the watch's DELETED event."""
+        fields = f"metadata.name={name},metadata.namespace={namespace}"
+        listing = _plain(self._lister(label_selector=self._selector, field_selector=fields))
+        found = [_plain(i) for i in listing.get("items") or []]
+        if not found:
+            return
+        fresh = found[0]
+        with self._lock:
+            held = self._items.get(_key(fresh))
+            if held is not None and _version(held) >= _version(fresh):
+                return
+            self._items[_key(fresh)] = fresh
+        self.on_change()
+
     def start(self) -> None:
         threading.Thread(target=self._run, name=f"informer-{self.name}", daemon=True).start()
 
@@ -110,6 +128,12 @@ class Informer:
                     self._items[_key(obj)] = obj
             self.on_change()
         return version
+
+
+def _version(obj: dict[str, Any]) -> int:
+    """etcd's revision, which the API server's resourceVersions are in practice (-1: cannot tell)."""
+    version = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+    return int(version) if version.isdigit() else -1
 
 
 def _key(obj: dict[str, Any]) -> Key:
