@@ -6,6 +6,7 @@ Here the watches are not even started, so the lag is certain; the API server is 
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from oci_operator.api.v1alpha1 import BareMetalHost
@@ -15,6 +16,7 @@ from oci_operator.k8s import client as k8s
 from oci_operator.k8s import informer
 from support.hosts import host_manifest
 from support.kube import GROUP, VERSION, Kube
+from support.waiting import wait_for
 
 
 def test_a_fresh_read_finds_the_job_the_watches_have_not_delivered(kube: Kube, private_namespace: str) -> None:
@@ -53,3 +55,35 @@ def test_a_fresh_read_finds_the_job_the_watches_have_not_delivered(kube: Kube, p
         assert answer() == ("inspect", "job-1")
     finally:
         kube.delete_namespace(system)
+
+
+def test_a_lagging_watch_does_not_undo_a_fresher_read(kube: Kube, private_namespace: str) -> None:
+    """The watch replays older versions of the host after a fresh read took the newest: each is ignored
+    (before, the replayed version replaced the fresh one and the boot script said "disk" again)."""
+    k8s.load(kube.kubeconfig)
+    created = kube.create(private_namespace, host_manifest("lag", "ipmi://127.0.0.1:9", "lag-bmc"))
+    where = (GROUP, VERSION, "baremetalhosts", private_namespace, "lag")
+    for count in (1, 2):
+        k8s.patch_status(*where, {"errorCount": count})
+    hosts = informer.Informer(
+        "baremetalhosts", informer.custom_objects(GROUP, VERSION, "baremetalhosts", private_namespace)
+    )
+    held: list[tuple[int, int]] = []  # (resourceVersion, errorCount) after each change the informer applied
+
+    def note() -> None:
+        [item] = hosts.items()
+        held.append((int(item["metadata"]["resourceVersion"]), item.get("status", {}).get("errorCount", 0)))
+
+    hosts.on_change = note
+    hosts.refresh(private_namespace, "lag")
+    assert held[-1][1] == 2
+    watcher = threading.Thread(target=hosts._watch, args=(created["metadata"]["resourceVersion"],), daemon=True)
+    watcher.start()  # replays errorCount 1 and 2, both no newer than what the fresh read holds
+    kube.annotate(private_namespace, "BareMetalHost", "lag", {"a": "1"})  # a newer change: applied
+    wait_for(lambda: len(held) >= 2, 30, "the newer change through the watch")
+    hosts._stop.set()
+    kube.annotate(private_namespace, "BareMetalHost", "lag", {"a": "2"})  # ends the watch at its next event
+    watcher.join(30)
+    versions = [version for version, _ in held]
+    assert versions == sorted(versions), held
+    assert [count for _, count in held][:2] == [2, 2], held  # never back to errorCount 1

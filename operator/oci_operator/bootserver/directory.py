@@ -74,6 +74,7 @@ class Directory:
         self.system_namespace = system_namespace
         self._certificate: tuple[str, str] | None = None  # the boot server's (certificate, key) PEM
         self._lock = threading.Lock()
+        self._rebuilding = threading.Lock()
         self._by_mac: dict[str, BareMetalHost] = {}
         self._duplicates: dict[str, list[BareMetalHost]] = {}
         self._tokens: dict[str, Token] = {}  # by host UID
@@ -89,7 +90,12 @@ class Directory:
         return all(i.synced.is_set() for i in self._informers())
 
     def rebuild(self) -> None:
-        """Called by the informers on every change: re-index (cheap for thousands of hosts)."""
+        """Called by the informers on every change: re-index (cheap for thousands of hosts). One at a
+        time: a rebuild that started on older items must not finish last and put them back."""
+        with self._rebuilding:
+            self._rebuild()
+
+    def _rebuild(self) -> None:
         by_mac: dict[str, list[BareMetalHost]] = {}
         for raw in self.hosts.items():
             try:

@@ -125,6 +125,9 @@ class Informer:
                 if kind == "DELETED":
                     self._items.pop(_key(obj), None)
                 else:
+                    held = self._items.get(_key(obj))
+                    if held is not None and _version(held) > _version(obj):
+                        continue  # refresh() already holds a newer copy: a lagging watch must not undo it
                     self._items[_key(obj)] = obj
             self.on_change()
         return version
