@@ -136,8 +136,6 @@ def _run(args: argparse.Namespace) -> int:
 def _lead(args: argparse.Namespace, config: OperatorConfig) -> LeaderElector:
     """Stand by until this replica holds the Lease (liveness answers meanwhile), then keep it; a
     leader that cannot renew in time exits at once, before any standby may take over."""
-    import os
-
     from .k8s.lease import LeaderElector, LeaseSettings, standby_health
 
     duration = args.lease_duration
