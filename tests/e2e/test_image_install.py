@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from email.utils import formatdate
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -198,20 +199,24 @@ def truncated_copy(image: Path, target: Path) -> None:
         dst.write(src.read(TRUNCATED_MIB << 20))
 
 
-def demo_role(url: str) -> dict[str, object]:
+CONVERGE_INTERVAL = 15  # the role's convergeIntervalSeconds: the agent's runs after its first, at boot
+
+
+def demo_role(url: str, revision: int = 1) -> dict[str, object]:
     """A package from the site's mirror (the VM reaches nothing else), a templated file, a unit enabled and
-    running, restarted when its file changes."""
+    running, restarted when its file changes; the agent runs again every CONVERGE_INTERVAL seconds."""
     return {
         "apiVersion": "oci.openstack.org/v1alpha1",
         "kind": "NodeRole",
         "metadata": {"name": "demo"},
         "spec": {
+            "convergeIntervalSeconds": CONVERGE_INTERVAL,
             "resources": [
                 {"type": "file", "name": "apt-sources", "path": "/etc/apt/sources.list",
                  "template": f"deb [trusted=yes] {url}/repo ./\n"},
                 {"type": "package", "name": "hello"},
                 {"type": "file", "name": "demo-conf", "path": "/etc/oci-demo.conf",
-                 "template": "host={{ host.name }}\nrole={{ role.name }}\n"},
+                 "template": f"host={{{{ host.name }}}}\nrole={{{{ role.name }}}}\nrevision={revision}\n"},
                 {"type": "file", "name": "demo-unit", "path": "/etc/systemd/system/oci-demo.service",
                  "template": DEMO_UNIT},
                 {"type": "service", "name": "oci-demo", "enabled": True, "running": True, "restartOn": ["demo-conf"]},
@@ -297,18 +302,42 @@ def test_one_vm_is_inspected_installed_from_an_image_boots_its_disk_converges_an
     booted = time.monotonic() - begun
     assert ("vm_started", "disk first") in [(c, d.rsplit(", ", 1)[-1]) for c, d in sim.entries(bmc)]
 
-    def unit_started() -> bool:
-        found = status(kube, namespace, "vm").get("convergence") or {}
-        service = [r for r in found.get("resources", []) if r["name"] == "oci-demo"]
-        return bool(service) and "started" in service[0]["message"]
+    reports: list[dict[str, Any]] = []
 
-    wait("the agent's report of oci-demo started by systemd", unit_started, JOB_TIMEOUT)
+    def reported(word: str) -> Callable[[], bool]:
+        """The agent's latest report says oci-demo was `word` (kept: the next run, seconds later, reports
+        nothing changed)."""
+
+        def check() -> bool:
+            found = status(kube, namespace, "vm").get("convergence") or {}
+            service = [r for r in found.get("resources", []) if r["name"] == "oci-demo"]
+            if service and word in service[0]["message"]:
+                reports.append(found)
+            return bool(service) and word in service[0]["message"]
+
+        return check
+
+    wait("the agent's report of oci-demo started by systemd", reported("started"), JOB_TIMEOUT)
     wait("Converged=True", lambda: (converged(kube, namespace, "vm") or ("",))[0] == "True", JOB_TIMEOUT)
     converged_in = time.monotonic() - begun
-    report = status(kube, namespace, "vm")["convergence"]
+    report = reports[-1]
     assert report["failed"] == 0, report
-    assert {r["name"] for r in report["resources"]} >= {"hello", "demo-conf", "oci-demo"}, report
+    names = {r["name"] for r in report["resources"]}
+    assert names >= {"hello", "demo-conf", "oci-demo", "oci-agent.timer"}, report
+    assert report["appliedHash"] == status(kube, namespace, "vm")["desiredState"]["hash"]
     assert status(kube, namespace, "vm").get("poweredOn") is True
+
+    # restartOn: the role's file changes; the agent's next timer run (every CONVERGE_INTERVAL s, as the role
+    # set it) rewrites it and restarts the unit because of it, and the host converges to the new state.
+    before = status(kube, namespace, "vm")["desiredState"]["hash"]
+    kube.patch_spec(namespace, "NodeRole", "demo", demo_role(url, revision=2)["spec"])  # type: ignore[arg-type]
+    changed = time.monotonic()
+    wait("the agent's report of oci-demo restarted", reported("restarted (demo-conf changed)"), 300)
+    report = reports[-1]
+    assert report["appliedHash"] != before, report
+    assert report["failed"] == 0, report
+    wait("Converged=True for the changed role", lambda: (converged(kube, namespace, "vm") or ("",))[0] == "True")
+    restarted = time.monotonic() - changed
 
     # The role removed: the ramdisk wipes the disk, the host is powered off and available again.
     kills = sim.count(bmc, "vm_killed")
@@ -322,7 +351,9 @@ def test_one_vm_is_inspected_installed_from_an_image_boots_its_disk_converges_an
     wiped = time.monotonic() - begun
     print(
         f"\none VM's life (UEFI, TCG): inspected in {inspected:.0f}s, image job to provisioned in {provisioned:.0f}s,"
-        f" disk boot to login {booted:.0f}s and to Converged=True {converged_in:.0f}s, wiped and off in {wiped:.0f}s;"
+        f" disk boot to login {booted:.0f}s and to Converged=True {converged_in:.0f}s, (PXE to Converged"
+        f" {inspected + provisioned + converged_in:.0f}s, the test's own steps excluded), role change to restart"
+        f" {restarted:.0f}s, wiped and off in {wiped:.0f}s;"
         f" {time.monotonic() - started:.0f}s in all"
     )
     # Noisy: the machine is shared, and the VM runs under TCG (every guest instruction emulated).

@@ -171,3 +171,22 @@ def test_a_command_guarded_by_unless_and_a_failing_command(agent: Agent) -> None
     assert messages["broken"] == "exit 3: oops"
     code, report = agent.run(guarded, failing)
     assert counts(report) == (0, 0, 1)  # the guarded one is satisfied; the broken one still fails
+
+
+def test_the_desired_states_interval_becomes_the_timers_and_its_absence_the_packaged_default(tmp_path: Path) -> None:
+    dropin = tmp_path / "oci-agent.timer.d" / "interval.conf"
+    owner = {"uid": os.getuid(), "gid": os.getgid()}
+    assert oci_agent.apply_schedule({"resources": []}, dropin, systemd=False, **owner) is None  # nothing to do
+    first = oci_agent.apply_schedule({"agent": {"intervalSeconds": 20}}, dropin, systemd=False, **owner)
+    assert first is not None
+    assert (first.changed, first.failed, first.message) == (True, False, "every 20s")
+    text = dropin.read_text()
+    assert "OnUnitActiveSec=\nOnUnitActiveSec=20s\n" in text  # the packaged 5 min cleared, not added to
+    assert "OnBootSec=\nOnBootSec=20s\n" in text
+    assert "RandomizedDelaySec=2s\n" in text
+    assert oci_agent.apply_schedule({"agent": {"intervalSeconds": 20}}, dropin, systemd=False, **owner) is None
+    back = oci_agent.apply_schedule({"resources": []}, dropin, systemd=False, **owner)
+    assert back is not None
+    assert (back.changed, back.message) == (True, "back to every 300s")
+    assert not dropin.exists()
+    assert "RandomizedDelaySec=30s" in oci_agent.timer_dropin(3600)  # the spread never exceeds the packaged one

@@ -4,7 +4,9 @@
 Standard library only: it runs on a freshly installed Debian with nothing but python3. The installer's
 late_command puts it at /usr/local/sbin/oci-agent with its settings (/etc/oci-operator/agent.json) and
 its credential (credential.json, root-only: its own token and the boot server's certificate, handed
-over once during the installation) and enables a systemd timer that runs `oci-agent run` every few minutes.
+over once during the installation) and enables its service, which runs `oci-agent run` once at boot as soon
+as the network is up (a fresh host converges without waiting), and a timer that runs it again every few
+minutes (5 by default; the NodeRole's `convergeIntervalSeconds` changes it through the desired state).
 
 One run: fetch the desired state from the boot server over HTTPS that trusts only the pinned
 certificate (the credential as a Bearer header; an ETag makes
@@ -52,12 +54,16 @@ After=network-online.target
 [Service]
 Type=oneshot
 ExecStart=/usr/bin/python3 /usr/local/sbin/oci-agent run
+
+[Install]
+WantedBy=multi-user.target
 """
+DEFAULT_INTERVAL = 300  # seconds between runs unless the desired state says otherwise
 TIMER_UNIT = """[Unit]
 Description=Run the oci-operator node agent regularly (drift is repaired on the next run)
 
 [Timer]
-OnBootSec=1min
+OnBootSec=5min
 OnUnitActiveSec=5min
 RandomizedDelaySec=30s
 
@@ -387,6 +393,49 @@ APPLY = {
 }
 
 
+# The agent's own schedule --------------------------------------------------------------------------
+TIMER_DROPIN = Path("/etc/systemd/system/oci-agent.timer.d/interval.conf")
+
+
+def timer_dropin(seconds: int) -> str:
+    """The timer's override for a run every `seconds`; the random spread stays a tenth of it (at most 30 s,
+    as the packaged timer's) so that a fleet does not call the boot server all at once."""
+    spread = min(30, seconds // 10)
+    # An empty assignment clears the packaged timer's value (a timer keeps every OnUnitActiveSec= it is given).
+    return (
+        f"[Timer]\nOnBootSec=\nOnBootSec={seconds}s\nOnUnitActiveSec=\nOnUnitActiveSec={seconds}s\n"
+        f"RandomizedDelaySec={spread}s\n"
+    )
+
+
+def apply_schedule(desired: dict[str, Any], dropin: Path = TIMER_DROPIN, systemd: bool | None = None,
+                   uid: int = 0, gid: int = 0) -> Outcome | None:  # fmt: skip
+    """Set the timer to the interval the desired state asks for (`agent.intervalSeconds`; none: the
+    packaged 5 minutes), reloaded when systemd runs here. An outcome only when something changed or failed."""
+    seconds = (desired.get("agent") or {}).get("intervalSeconds")
+    out = Outcome("oci-agent.timer", "schedule")
+    try:
+        if seconds is None or int(seconds) == DEFAULT_INTERVAL:
+            if not remove_file(dropin):
+                return None
+            out.message = f"back to every {DEFAULT_INTERVAL}s"
+        else:
+            if not write_file(dropin, timer_dropin(int(seconds)).encode(), 0o644, uid, gid):
+                return None
+            out.message = f"every {int(seconds)}s"
+    except (OSError, ValueError) as exc:
+        out.failed, out.message = True, f"{dropin}: {exc}"
+        return out
+    out.changed = True
+    if systemd_running() if systemd is None else systemd:
+        for args in (["daemon-reload"], ["restart", "oci-agent.timer"]):
+            proc = sh(["systemctl", *args])
+            if proc.returncode != 0:
+                out.failed, out.message = True, tail(proc)
+                break
+    return out
+
+
 def fingerprint(resource: dict[str, Any]) -> str:
     """What the resource asks for; equal fingerprints mean the same desired value."""
     return hashlib.sha256(json.dumps(resource, sort_keys=True).encode()).hexdigest()[:16]
@@ -497,6 +546,8 @@ def run_once(args: argparse.Namespace) -> int:
             return 2
     run = Run(previous=state.get("fingerprints", {}))
     outcomes = apply(desired, run)
+    if not args.desired and (schedule := apply_schedule(desired)) is not None:
+        outcomes.append(schedule)
     save_json(state_file, {"hash": desired.get("hash", ""), "fingerprints": run.fingerprints})
     report = {
         "appliedHash": desired.get("hash", ""),
@@ -523,13 +574,14 @@ def run_once(args: argparse.Namespace) -> int:
 
 
 def install(args: argparse.Namespace) -> int:
-    """Install the systemd service and timer and enable the timer (works without a running systemd)."""
+    """Install the systemd service (a run at boot) and timer and enable both (works without a running
+    systemd)."""
     units = Path("/etc/systemd/system")
     units.mkdir(parents=True, exist_ok=True)
     (units / "oci-agent.service").write_text(SERVICE_UNIT)
     (units / "oci-agent.timer").write_text(TIMER_UNIT)
     if shutil.which("systemctl"):
-        proc = sh(["systemctl", "enable", "oci-agent.timer"])
+        proc = sh(["systemctl", "enable", "oci-agent.service", "oci-agent.timer"])
         if proc.returncode != 0:
             print(f"oci-agent: systemctl enable: {tail(proc)}", file=sys.stderr)
             return 1
@@ -546,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--desired", type=Path, help="apply this document instead of fetching one (no report sent)")
     run.add_argument("--report-file", type=Path, help="also write the run report here")
     run.set_defaults(func=run_once)
-    inst = sub.add_parser("install", help="install and enable the systemd timer")
+    inst = sub.add_parser("install", help="install and enable the systemd service and timer")
     inst.set_defaults(func=install)
     args = parser.parse_args(argv)
     result: int = args.func(args)

@@ -108,7 +108,14 @@ def render_desired_state(
         item[rendered_as] = text
     if secrets is not None and (problem := fill_secrets(resources, secrets)):
         return f"NodeRole {role.name!r}: {problem}"
-    document = {"host": host.name, "role": role.name, "roleGeneration": role.generation, "resources": resources}
+    document: dict[str, Any] = {
+        "host": host.name,
+        "role": role.name,
+        "roleGeneration": role.generation,
+        "resources": resources,
+    }
+    if role.spec.converge_interval_seconds is not None:  # absent: the agent's default
+        document["agent"] = {"intervalSeconds": role.spec.converge_interval_seconds}
     digest = hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     return Rendered({**document, "hash": digest}, digest)
 

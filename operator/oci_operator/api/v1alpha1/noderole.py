@@ -97,6 +97,18 @@ class NodeRoleSpec(WireModel):
         list[RoleResource],
         Field(default_factory=list, description="What the node agent converges a host to, in order.", max_length=500),
     ]
+    converge_interval_seconds: Annotated[
+        int | None,
+        Field(
+            description=(
+                "How often the node agent converges a host again after its first run at boot (drift repair, "
+                "and the next change of this role reaching the host): delivered with the desired state, "
+                "applied to the agent's timer. Default 300."
+            ),
+            ge=10,
+            le=86400,
+        ),
+    ] = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> NodeRoleSpec:
