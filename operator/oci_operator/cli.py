@@ -15,6 +15,7 @@ from . import __version__
 from .config import DEFAULT_SYSTEM_NAMESPACE, OperatorConfig
 
 if TYPE_CHECKING:
+    from .api.v1alpha1.baremetalhost import Image
     from .k8s.lease import LeaderElector
 
 
@@ -30,6 +31,11 @@ def _run(args: argparse.Namespace) -> int:
     from .k8s.lease import standby_health
     from .reconcilers.host_context import HostSettings
 
+    try:
+        default_image = _default_image(args)
+    except ValueError as exc:
+        print(f"oci-operator: {exc}", file=sys.stderr)
+        return 2
     config = OperatorConfig(
         kubeconfig=args.kubeconfig,
         namespaces=tuple(args.namespace),
@@ -50,6 +56,8 @@ def _run(args: argparse.Namespace) -> int:
             deprovision_timeout=args.deprovision_timeout,
             boot_device_control=args.boot_device_control,
             idle_poll_interval=args.idle_poll_interval,
+            default_image=default_image,
+            require_image=args.require_image,
         ),
         role_status_interval=args.role_status_interval,
         governor=GovernorConfig(
@@ -131,6 +139,21 @@ def _run(args: argparse.Namespace) -> int:
     logging.shutdown()
     sys.stdout.flush()
     os._exit(0)
+
+
+def _default_image(args: argparse.Namespace) -> Image | None:
+    """The site's default image from --default-image-url/-checksum, checked as a host's spec.image is."""
+    from pydantic import ValidationError
+
+    from .api.v1alpha1.baremetalhost import Image
+
+    if not args.default_image_url and not args.default_image_checksum:
+        return None
+    try:
+        return Image(url=args.default_image_url, checksum=args.default_image_checksum)
+    except ValidationError as exc:
+        problems = "; ".join(f"--default-image-{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"the default image is invalid: {problems}") from None
 
 
 def _lead(args: argparse.Namespace, config: OperatorConfig) -> LeaderElector:
@@ -272,6 +295,15 @@ def parser() -> argparse.ArgumentParser:
     jobs.add_argument("--inspect-timeout", type=float, default=1800.0, help="seconds before inspection fails")
     jobs.add_argument("--provision-timeout", type=float, default=5400.0, help="seconds before an install fails")
     jobs.add_argument("--deprovision-timeout", type=float, default=1800.0, help="seconds before a wipe fails")
+    images = run.add_argument_group("image installs (a host's spec.image, else its NodeRole's, else this default)")
+    images.add_argument("--default-image-url", default="", help="http(s) URL of the site's default disk image")
+    images.add_argument("--default-image-checksum", default="", help="its sha256 (64 hex digits)")
+    images.add_argument(
+        "--require-image",
+        action="store_true",
+        help="an install with no image from the host, its NodeRole or this default fails (ImageMissing)"
+        " instead of running the Debian installer",
+    )
     bmc = run.add_argument_group("BMC call governance")
     bmc.add_argument("--bmc-max-in-flight", type=int, default=16, help="BMC calls running at once, all BMCs")
     bmc.add_argument("--bmc-calls-per-minute", type=float, default=30.0, help="rate budget per BMC")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..api.v1alpha1 import BareMetalHost
+from ..api.v1alpha1.baremetalhost import Image
 from ..api.v1alpha1.hardware import BootStep
 from ..render import render
 from .config import BootServerConfig
@@ -36,12 +37,19 @@ def loader(config: BootServerConfig, host: BareMetalHost | None, mode: str) -> s
     else the Debian installer."""
     if mode not in ("inspect", "install", "wipe"):
         return "none"
-    image = host.spec.image if host is not None else None
+    image = job_image(host) if host is not None else None
     if config.ramdisk_dir is None:
         return "no-ramdisk" if mode == "install" and image is not None else "installer"
     if mode == "install" and image is None:
         return "installer"  # no image: Debian's installer and the preseed, as before
     return "ramdisk"
+
+
+def job_image(host: BareMetalHost) -> Image | None:
+    """The image the operator chose for this install job (the host's, its NodeRole's or the site's); a job
+    recorded by an operator older than that choice: the host's own."""
+    prov = host.status.provisioning
+    return prov.image if prov is not None and prov.image is not None else host.spec.image
 
 
 def host_script(config: BootServerConfig, mac: str, host: BareMetalHost | None, token: Token | None) -> str:
@@ -73,7 +81,7 @@ def job(config: BootServerConfig, host: BareMetalHost, token: Token, mode: str) 
     """The deploy ramdisk's job: shell assignments it sources (every value quoted)."""
     prov = host.status.provisioning
     hardware = host.status.hardware
-    image = host.spec.image
+    image = job_image(host)
     roots = prov.root_device if prov and prov.root_device else []
     return render(
         "job.sh.j2",

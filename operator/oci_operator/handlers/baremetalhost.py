@@ -271,10 +271,9 @@ class HostRunner:
         return sorted(claimants - {f"{self.namespace}/{self.name}"})
 
     async def _role(self, host: BareMetalHost) -> RoleLookup:
-        """The host's NodeRole, when it is provisioned with one (the only time it is needed)."""
+        """The host's NodeRole, when it has one: its image for an install, its resources once provisioned."""
         self.roles[(self.namespace, self.name)] = host.spec.role or ""
-        prov = host.status.provisioning
-        if not host.spec.role or prov is None or prov.state is not ProvisioningState.PROVISIONED:
+        if not host.spec.role or host.status.provisioning is None:
             return None
         key = (self.namespace, host.spec.role)
         if self.noderoles is not None:
@@ -293,6 +292,9 @@ class HostRunner:
         (cloud/noderoles.py) fills them; only that host's, in its namespace's keeping."""
         if not isinstance(role, NodeRole) or GENERATED_LABEL not in role.metadata_labels():
             return None
+        prov = host.status.provisioning
+        if prov is None or prov.state is not ProvisioningState.PROVISIONED:
+            return None  # only a provisioned host's desired state is rendered
         name = stored_name(self.namespace, host_secret_name(role.metadata_labels().get(CLUSTER_LABEL, ""), host.name))
         version = str(role.metadata.get("resourceVersion") or "")
         return await self.role_secret.get(self.config.system_namespace, name, version)

@@ -314,7 +314,7 @@ async def reconcile_pass(
         retry = backoff_delay(status.error_count, REFERENCE_BACKOFF_BASE, REFERENCE_BACKOFF_CAP)
         return PassResult(status, _finish(host, status, []), requeue_after=min(retry, settings.poll_interval))
 
-    ctx = HostContext(host, status, credentials, bmc, settings, now or utcnow())
+    ctx = HostContext(host, status, credentials, bmc, settings, now or utcnow(), role=role)
     try:
         if _needs_registration(status, credentials):
             await bmc.check_credentials()

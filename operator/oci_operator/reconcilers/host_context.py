@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..api.v1alpha1 import BareMetalHost, BareMetalHostStatus
+from ..api.v1alpha1.baremetalhost import Image
 from ..bmc.access import BMCAccess
 from ..bmc.credentials import CredentialsCheck
 from ..bmc.driver import BootDevice, PowerAction
-from .desired_state import Rendered
+from .desired_state import Rendered, RoleLookup
 from .outcome import EventSpec
 
 
@@ -27,6 +28,8 @@ class HostSettings:
     deprovision_timeout: float = 1800.0
     boot_device_control: bool = True  # default for hosts without spec.bootDeviceControl
     idle_poll_interval: float = 0.0  # a settled host's power reads (0: 5 times poll_interval; never shorter)
+    default_image: Image | None = None  # the site's image for installs whose host and NodeRole name none
+    require_image: bool = False  # an install without any image is an error, not the Debian installer
 
     def next_poll(self) -> float:
         return self.poll_interval * (1 + self.poll_jitter * (2 * random.random() - 1))  # noqa: S311
@@ -60,6 +63,7 @@ class HostContext:
     now: datetime
     events: list[EventSpec] = field(default_factory=list)
     remove_annotations: list[str] = field(default_factory=list)
+    role: RoleLookup = None  # the host's NodeRole (when it has one), as the runner found it
 
     @property
     def boot_device_control(self) -> bool:

@@ -24,6 +24,7 @@ from ..api.v1alpha1 import (
 from ..bmc.driver import BootDevice, PowerAction
 from .boot_job import INSPECT, INSTALL, WIPE, end_job, run_boot_job
 from .host_context import HostContext, SetBootDevice
+from .image import choose_image, missing_image_message
 from .root_device import choose_root_devices
 from .step import StepResult, command_failing, ready, refused_for_good
 
@@ -94,11 +95,20 @@ async def _role_without_hardware(ctx: HostContext) -> StepResult:
 async def step_provisioning(ctx: HostContext) -> StepResult:
     if not ctx.host.spec.role:
         return _deprovision(ctx, "the role was removed during the installation")
+    assert ctx.status.provisioning is not None
+    if ctx.status.provisioning.boot_id is None:  # an attempt starts: the image is chosen now, kept for the job
+        chosen = choose_image(ctx.host, ctx.role, ctx.settings.default_image)
+        if chosen is None and ctx.settings.require_image:
+            message = missing_image_message(ctx.host)
+            return StepResult(error=(ErrorType.PROVISIONING, "ImageMissing", message), requeue_after=None)
+        ctx.status.provisioning.image = chosen
     waiting = await run_boot_job(ctx, INSTALL)
     if waiting is not None:
         return waiting
     end_job(ctx)
-    ctx.event("Normal", "Provisioned", "Debian is installed; the host boots from its disk")
+    image = ctx.status.provisioning.image
+    how = f" from {image.url} (sha256 {image.checksum}, the {image.source.value}'s image)" if image else ""
+    ctx.event("Normal", "Provisioned", f"Debian is installed{how}; the host boots from its disk")
     uefi = ctx.host.spec.boot_mode == "UEFI"
     # The boot server already answers "boot from disk" for this host; the BMC is told too, if we use it.
     disk = (SetBootDevice(BootDevice.DISK, persistent=True, uefi=uefi),) if ctx.boot_device_control else ()
@@ -121,7 +131,7 @@ async def step_deprovisioning(ctx: HostContext) -> StepResult:
         return waiting
     end_job(ctx)
     assert ctx.status.provisioning is not None
-    ctx.status.provisioning.root_device = None
+    ctx.status.provisioning.root_device = ctx.status.provisioning.image = None
     ctx.event("Normal", "Deprovisioned", "partition tables wiped; the host is available again")
     off = (PowerAction.OFF,) if ctx.status.powered_on else ()
     if off:

@@ -129,6 +129,27 @@ class Image(WireModel):
     ] = "raw"
 
 
+class ImageSource(StrEnum):
+    HOST = "host"
+    NODE_ROLE = "NodeRole"
+    OPERATOR = "operator"
+
+
+class ChosenImage(Image):
+    """The image an install job writes, chosen when the job starts (kept for it, and after it: what is on
+    the disk)."""
+
+    source: Annotated[
+        ImageSource,
+        Field(
+            description=(
+                "Where it was chosen from, first found wins: the host's spec.image, its NodeRole's spec.image,"
+                " the operator's --default-image-url."
+            )
+        ),
+    ]
+
+
 class BareMetalHostSpec(WireModel):
     """What the operator should make of the server."""
 
@@ -166,7 +187,8 @@ class BareMetalHostSpec(WireModel):
         Field(
             description=(
                 "Install by writing this image with the deploy ramdisk instead of running the Debian installer"
-                " (the boot server needs --deploy-ramdisk)."
+                " (the boot server needs --deploy-ramdisk). Unset: the NodeRole's spec.image, else the"
+                " operator's default image, else the Debian installer (unless the operator requires an image)."
             )
         ),
     ] = None
@@ -225,6 +247,10 @@ class ProvisioningStatus(WireModel):
     step: Annotated[str | None, Field(description="Last milestone the node reported for this job.")] = None
     root_device: Annotated[
         list[str] | None, Field(description="Disks chosen from rootDeviceHints (two for software RAID1).")
+    ] = None
+    image: Annotated[
+        ChosenImage | None,
+        Field(description="The image the install job writes or wrote (none: the Debian installer's install)."),
     ] = None
 
 

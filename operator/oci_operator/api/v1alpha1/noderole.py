@@ -8,6 +8,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from .baremetalhost import Image
 from .meta import AGE, KindInfo, PrinterColumn, Resource, StatusBase, WireModel, condition_column, reason_column
 
 # Debian package and systemd unit names, and our own resource names.
@@ -97,6 +98,15 @@ class NodeRoleSpec(WireModel):
         list[RoleResource],
         Field(default_factory=list, description="What the node agent converges a host to, in order.", max_length=500),
     ]
+    image: Annotated[
+        Image | None,
+        Field(
+            description=(
+                "The disk image this role's hosts are installed from when a host has no spec.image of its own"
+                " (before the operator's default image)."
+            )
+        ),
+    ] = None
     converge_interval_seconds: Annotated[
         int | None,
         Field(
