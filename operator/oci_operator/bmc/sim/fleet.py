@@ -249,6 +249,10 @@ class VirtualBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
         self.record("set_boot_device", f"{bootdevice}{' persistent' if self.boot_persistent else ''}")
         self.boot_device = str(bootdevice)
 
+    def power_off_by_os(self) -> None:
+        """The running system powered the server off (the deploy ramdisk after an install)."""
+        self._power(False)
+
     def press_power_button(self, on: bool) -> None:
         """Someone at the rack: the power changes without an IPMI command."""
         self._power(on, transition=False)

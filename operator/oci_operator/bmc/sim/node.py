@@ -6,11 +6,16 @@ preseed (with the token from the script's kernel line, sent as HTTP Basic auth l
 wget does), then it makes the calls the preseed's early/late commands would make (the same POSTs as
 oci-report.sh, and the wget of the agent's credential). An installation leaves "Debian" on the disk,
 and the installer reboots. Debian booted from disk runs the stand-in node agent (standin.py).
+A boot script for the boot server's own deploy ramdisk (oci.token= on its kernel line) is followed as
+hack/deploy-ramdisk/init does: the job fetched with that token, then inspect, wipe, or an image
+downloaded and its sha256 checked (a mismatch is reported as the ramdisk reports it), the agent's
+credential fetched, and the server powered off.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import threading
@@ -155,6 +160,9 @@ class SimulatedNode:
             self._log("pxe_script", "kernel and initrd")
             size = len(self._get(kernel.group(1))) + (len(self._get(initrd.group(1))) if initrd else 0)
             self._log("pxe_images", f"{size} bytes")
+            if ramdisk := dict(re.findall(r"\boci\.(server|mac|token)=(\S+)", kernel.group(2))):
+                self._ramdisk(generation, ramdisk)
+                return True
             preseed_url = re.search(r"\burl=(\S+)", kernel.group(2))
             if preseed_url is None:
                 raise RuntimeError("kernel line without url=")
@@ -193,8 +201,43 @@ class SimulatedNode:
         self._log("installer_reboot")
         self.power_changed(True)  # the installer reboots the machine at the end
 
-    def _report(self, server: str, auth: tuple[str, str], event: str) -> None:
-        body: dict[str, Any] = {"event": event, "message": f"simulated node {self.bmc.name}"}
+    def _ramdisk(self, generation: int, kernel: dict[str, str]) -> None:
+        server, mac_path = f"http://{kernel['server']}", kernel["mac"]
+        job = self._get(f"{server}/v1/hosts/{mac_path}/job", (mac_path, kernel["token"])).decode()
+        values = {k: v.strip("'") for k, v in re.findall(r"^(OCI_[A-Z0-9_]+)=(.*)$", job, re.M)}
+        self.running = "ramdisk"
+        self._log("ramdisk_job", values.get("OCI_MODE", ""))
+        auth = (mac_path, values.get("OCI_TOKEN", ""))
+        mode = values.get("OCI_MODE")
+        if mode == "inspect":
+            self._report(server, auth, "inspected")
+        elif mode == "wipe":
+            self.os_installed = False
+            self.agent.forget()
+            self._report(server, auth, "wiped")
+        elif mode == "install":
+            url, expected = values.get("OCI_IMAGE_URL", ""), values.get("OCI_IMAGE_SHA256", "")
+            self._report(server, auth, "installing", f"step write-image: streaming {url}")
+            got = hashlib.sha256(self._get(url)).hexdigest()
+            self._log("image_written", f"{url} sha256 {got}")
+            if got != expected:
+                mismatch = f"checksum mismatch: expected sha256 {expected}, got {got}"
+                self._report(server, auth, "failed", f"provisioning error at step verify-image: {mismatch}")
+                self.running = "idle"
+                return
+            time.sleep(self.install_seconds)
+            if not self._alive(generation):
+                return
+            self.os_installed = True
+            self.agent.forget()
+            self.agent.credential = json.loads(self._get(f"{server}/v1/hosts/{mac_path}/agent-credential", auth))
+            self._report(server, auth, "installed", f"image written to {values.get('OCI_ROOT_DEVICE')} and verified")
+            self._log("ramdisk_poweroff")
+            self.bmc.power_off_by_os()
+        self.running = "idle"
+
+    def _report(self, server: str, auth: tuple[str, str], event: str, message: str = "") -> None:
+        body: dict[str, Any] = {"event": event, "message": message or f"simulated node {self.bmc.name}"}
         if event == "inspected":
             body["hardware"] = self.hardware
         request = urllib.request.Request(  # noqa: S310
