@@ -450,8 +450,10 @@ def apply(desired: dict[str, Any], run: Run) -> list[Outcome]:
         except Exception as exc:  # one broken resource must not stop the others
             out = Outcome(resource.get("name", "?"), resource.get("type", "?"), failed=True, message=repr(exc)[-TAIL:])
         wanted = fingerprint(resource)
-        # Drift: an earlier run applied this very value, yet this run had to change it again.
-        out.drift = out.changed and run.previous.get(key) == wanted
+        # Drift: an earlier run applied this very value, yet this run had to change it again (a restart
+        # because a file of its restartOn changed in this run is that change's doing, not drift).
+        caused = bool(run.changed_files.intersection(resource.get("restartOn", [])))
+        out.drift = out.changed and run.previous.get(key) == wanted and not caused
         if not out.failed:
             run.fingerprints[key] = wanted
         outcomes.append(out)
