@@ -1,6 +1,7 @@
 """One real VM's whole life through our own deploy ramdisk, powered through the simulated BMC driving QEMU:
 UEFI firmware → dnsmasq DHCP + TFTP (ipxe.efi) → iPXE → the deploy ramdisk (hack/build-deploy-ramdisk)
-→ inspection (status.hardware shows the virtio disk) → a corrupted image refused (`provisioning error`
+→ inspection (status.hardware shows the virtio disk and the LLDP neighbour the test's "switch" announces
+on the VM's link) → a corrupted image refused (`provisioning error`
 naming the step, no partition table left) → hack/build-os-image's Debian written and verified → the host
 boots its disk (systemd, udev, networkd) → the agent converges a role from a local apt repository, its unit
 running → Converged=True → the role removed: wiped, powered off, available.
@@ -40,6 +41,7 @@ VM_MAC = "52:54:00:e2:e0:14"
 DISK_BYTES = 2 << 30
 DISK_SERIAL = "oci-vm-disk-1"
 TRUNCATED_MIB = 64
+SWITCH = ("0a:0b:0c:e2:e0:01", "Ethernet14", "tor-e2e-1")  # chassis MAC, port, system name
 JOB_TIMEOUT = 600  # a network boot under TCG: firmware, iPXE and the ramdisk take 1-2 min here; CI may be slower
 
 
@@ -78,8 +80,22 @@ def vm_net() -> Iterator[ProvisioningNet]:
 
 @pytest.fixture
 def pxe_server(kube: Kube, vm_net: ProvisioningNet, ramdisk: Path, tmp_path: Path) -> Iterator[BootServerProcess]:
-    with vm_boot_server(kube.kubeconfig, vm_net, tmp_path / "bs", "--deploy-ramdisk", str(ramdisk)) as server:
+    # A short LLDP wait (the default, 35 s, is for real switches' 30 s interval; ours sends every second).
+    extra = ("--deploy-ramdisk", str(ramdisk), "--kernel-args", "console=ttyS0,115200n8 oci.lldp_wait=30")
+    with vm_boot_server(kube.kubeconfig, vm_net, tmp_path / "bs", *extra) as server:
         yield server
+
+
+@pytest.fixture
+def switch(vm_net: ProvisioningNet) -> Iterator[None]:
+    """LLDP frames onto the VM's link (its tap, in the test's namespace) once a second, as a ToR switch."""
+    sender = ROOT / "tests/support/lldp.py"
+    process = subprocess.Popen(["ip", "netns", "exec", vm_net.netns, sys.executable, str(sender), "tap0", *SWITCH])
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -234,6 +250,7 @@ def test_one_vm_is_inspected_installed_from_an_image_boots_its_disk_converges_an
     image_server: tuple[str, Path],
     os_image: tuple[Path, str],
     vm: tuple[SimControl, SimBMC, Path, Path],
+    switch: None,
     tmp_path: Path,
 ) -> None:
     sim, bmc, disk, serial = vm
@@ -261,7 +278,9 @@ def test_one_vm_is_inspected_installed_from_an_image_boots_its_disk_converges_an
     ]
     assert hardware["cpu"]["count"] == 2
     assert 900 <= hardware["ramMebibytes"] <= 1024
-    assert VM_MAC in [n["mac"] for n in hardware["nics"]]
+    nic = next(n for n in hardware["nics"] if n["mac"] == VM_MAC)
+    chassis, port, name = SWITCH
+    assert nic["lldp"] == {"chassisId": chassis, "portId": port, "systemName": name, "switch": name, "port": port}
     assert hardware["systemVendor"]["manufacturer"] == "QEMU"
     wait("the host to be available", lambda: state(kube, namespace, "vm") == "available", 120)
     log = pxe_server.log()

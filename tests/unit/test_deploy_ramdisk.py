@@ -3,6 +3,7 @@ the job the ramdisk sources (every value one shell word, whatever the spec holds
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -116,3 +117,37 @@ def test_a_hostile_image_url_stays_one_word(tmp_path: Path) -> None:
 def test_images_the_ramdisk_cannot_write_are_refused(image: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
         Image.model_validate(image)
+
+
+@pytest.mark.parametrize(
+    ("state", "with_lldp"), [("inspecting", True), ("provisioning", False), ("deprovisioning", False)]
+)
+def test_lldpd_is_added_to_inspection_boots_only(tmp_path: Path, state: str, with_lldp: bool) -> None:
+    """lldp.img (lldpd and its ~20 MB of libraries) is downloaded for inspections only, when it was built."""
+    config = BootServerConfig(advertise="10.0.0.1:8088", ramdisk_dir=tmp_path)
+    h = host(state, IMAGE, root=["/dev/vda"])
+    assert "lldp.img" not in scripts.host_script(config, "52:54:00:00:00:07", h, TOKEN)  # an older ramdisk: none
+    (tmp_path / "lldp.img").write_bytes(b"cpio")
+    text = scripts.host_script(config, "52:54:00:00:00:07", h, TOKEN)
+    kernel = next(line for line in text.splitlines() if line.startswith("kernel "))
+    assert ("initrd=initrd.img initrd=lldp.img " in kernel) is with_lldp  # UEFI: the kernel loads both by name
+    assert ("initrd http://10.0.0.1:8088/v1/ramdisk/lldp.img" in text) is with_lldp
+
+
+REPORT = Path(__file__).resolve().parents[2] / "operator/oci_operator/bootserver/files/oci-report.sh"
+
+
+def test_the_report_puts_the_ramdisks_lldp_neighbour_in_its_nics_entry(tmp_path: Path) -> None:
+    """oci-report.sh's lldp_of (what nics() appends to a NIC's entry), on a file as the ramdisk's init writes it."""
+    neighbour = {"chassisId": "0a:0b:0c:0d:0e:0f", "portId": "Ethernet12", "systemName": "tor-1"}
+    (tmp_path / "eth1.json").write_text(json.dumps(neighbour | {"switch": "tor-1", "port": "Ethernet12"}))
+    # Its functions only: after the arguments are read, before the report is built and sent.
+    functions = REPORT.read_text().split("\nbody=", 1)[0].split("message=${5:-}\n", 1)[1]
+
+    def entry(nic: str) -> str:
+        script = f'{functions}\nprintf \'{{"name":"{nic}"%s}}\' "$(lldp_of {nic})"'
+        env = {"PATH": "/usr/bin:/bin", "OCI_LLDP_DIR": str(tmp_path)}
+        return subprocess.run(["sh", "-c", script], check=True, capture_output=True, text=True, env=env).stdout
+
+    assert json.loads(entry("eth1"))["lldp"] == neighbour | {"switch": "tor-1", "port": "Ethernet12"}
+    assert json.loads(entry("eth0")) == {"name": "eth0"}  # no neighbour heard: no lldp key

@@ -9,7 +9,7 @@ from ..config import DEFAULT_SYSTEM_NAMESPACE
 
 NETBOOT_IMAGES = Path("/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64")
 IPXE_FILES = Path("/usr/lib/ipxe")
-RAMDISK_FILES = ("vmlinuz", "initrd.img")
+RAMDISK_FILES = ("vmlinuz", "initrd.img", "lldp.img")  # lldp.img: lldpd, added to inspection boots only
 
 
 @dataclass(frozen=True)

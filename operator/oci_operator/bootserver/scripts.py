@@ -72,6 +72,7 @@ def host_script(config: BootServerConfig, mac: str, host: BareMetalHost | None, 
         kernel_args=config.kernel_args,
         preseed_url=preseed_url,
         loader=loader(config, host, mode),
+        lldp=mode == "inspect" and config.ramdisk_dir is not None and (config.ramdisk_dir / "lldp.img").is_file(),
         server=config.server,
         token=token.value if token is not None else "",
     )

@@ -48,6 +48,9 @@ class Disk(WireModel):
 class LLDPNeighbour(WireModel):
     switch: Annotated[str, _text("Chassis name or ID of the switch.")] = ""
     port: Annotated[str, _text("Port ID or description on the switch.")] = ""
+    chassis_id: Annotated[str, _text("Chassis ID the switch sent (a MAC address, a name: its subtype's form).")] = ""
+    port_id: Annotated[str, _text("Port ID the switch sent (an interface name, a MAC: its subtype's form).")] = ""
+    system_name: Annotated[str, _text("System name the switch sent, when it sent one.")] = ""
 
 
 class NIC(WireModel):

@@ -39,6 +39,11 @@ disks() {
   done
 }
 
+# The deploy ramdisk's LLDP neighbour of a NIC, when it heard one (its init writes it, already clean JSON).
+lldp_of() {
+  [ -r "${OCI_LLDP_DIR:-/tmp/lldp}/$1.json" ] && printf ',"lldp":%s' "$(head -c 2048 "${OCI_LLDP_DIR:-/tmp/lldp}/$1.json")"
+}
+
 nics() {
   first=1
   for n in /sys/class/net/*; do
@@ -49,7 +54,7 @@ nics() {
     speed=$(cat "$n/speed" 2>/dev/null || echo 0); [ "$speed" -gt 0 ] 2>/dev/null || speed=0
     [ $first = 1 ] || printf ','
     first=0
-    printf '{"name":"%s","mac":"%s","speedMbps":%s}' "$name" "$(read1 "$n/address")" "$speed"
+    printf '{"name":"%s","mac":"%s","speedMbps":%s%s}' "$name" "$(read1 "$n/address")" "$speed" "$(lldp_of "$name")"
   done
 }
 
