@@ -30,6 +30,6 @@ def choose_image(host: BareMetalHost, role: RoleLookup, default: Image | None) -
 def missing_image_message(host: BareMetalHost) -> str:
     return (
         f"no image to install role {host.spec.role}: the operator requires an image install (--require-image)"
-        f" and neither the host's spec.image, nor NodeRole {host.spec.role!r}'s spec.image, nor the operator's"
-        " --default-image-url names one"
+        f" and neither the host's spec.image, nor the spec.image of NodeRole {host.spec.role!r}, nor the"
+        " operator's --default-image-url names one"
     )
