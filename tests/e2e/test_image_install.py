@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from oci_operator.api.v1alpha1 import GROUP, VERSION
+from support import images as builds
 from support.bmcsim import SimBMC, SimControl, bmc_sim
 from support.bootserver import BootServerProcess
 from support.hosts import converged, create_booting_host, state, status
@@ -50,26 +51,13 @@ def ramdisk() -> Path:
     """Built once and cached in ~/.cache/oci-operator (its key: the Debian packages' versions)."""
     if shutil.which("apt-get") is None:
         pytest.fail("apt-get missing: the deploy ramdisk is made of Debian packages")
-    out = subprocess.run(
-        [str(ROOT / "hack/build-deploy-ramdisk")], check=True, capture_output=True, text=True, timeout=1200
-    ).stdout
-    return Path(out.strip().splitlines()[-1])
+    return builds.built("build-deploy-ramdisk", timeout=1200)
 
 
 @pytest.fixture(scope="module")
 def os_image() -> tuple[Path, str]:
     """hack/build-os-image's raw image (cached like the ramdisk) and its sha256, checked against the file."""
-    out = subprocess.run(
-        [str(ROOT / "hack/build-os-image")], check=True, capture_output=True, text=True, timeout=1800
-    ).stdout
-    image = Path(out.strip().splitlines()[-1])
-    checksum = Path(f"{image}.sha256").read_text().split()[0]
-    digest = hashlib.sha256()
-    with image.open("rb") as f:
-        while chunk := f.read(4 << 20):
-            digest.update(chunk)
-    assert digest.hexdigest() == checksum, f"{image}.sha256 does not match the image"
-    return image, checksum
+    return builds.os_image()
 
 
 @pytest.fixture
