@@ -109,6 +109,20 @@ def test_rendering_fills_templates_per_host_and_hashes_canonically() -> None:
     assert again.hash == first.hash
 
 
+def test_the_roles_converge_interval_travels_in_the_desired_state_and_changes_its_hash() -> None:
+    plain = render_desired_state(host(), role(FILE))
+    spec = {"resources": [FILE], "convergeIntervalSeconds": 15}
+    meta = {"name": "web", "namespace": "n", "generation": 3}  # as role() makes it: only the interval differs
+    timed = render_desired_state(host(), NodeRole.model_validate({"metadata": meta, "spec": spec}))
+    assert not isinstance(plain, str)
+    assert not isinstance(timed, str)
+    assert "agent" not in plain.document  # unset: the agent's own default (5 min)
+    assert timed.document["agent"] == {"intervalSeconds": 15}
+    assert timed.hash != plain.hash
+    with pytest.raises(ValidationError, match="greater than or equal to 10"):
+        NodeRole.model_validate({"metadata": {"name": "web"}, "spec": {"convergeIntervalSeconds": 1}})
+
+
 @pytest.mark.parametrize(
     ("template", "words"),
     [("{{ host.nope }}", "has no attribute 'nope'"), ("{% for %}", "conf"), ("{{ ''.__class__.__mro__ }}", "unsafe")],
