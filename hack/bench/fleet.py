@@ -23,7 +23,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -32,7 +34,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,7 @@ from prometheus_client.parser import text_string_to_metric_families  # noqa: E40
 
 from oci_operator.config import DEFAULT_SYSTEM_NAMESPACE  # noqa: E402
 from support.bmcsim import SimControl, bmc_sim  # noqa: E402
+from support.bootserver import boot_server  # noqa: E402
 from support.cluster import api_server  # noqa: E402
 from support.hosts import host_manifest, secret_manifest  # noqa: E402
 from support.kube import Kube  # noqa: E402
@@ -99,12 +102,19 @@ def request_totals(kube: Kube) -> Counter[Kind]:
     return totals
 
 
-def create_tasks(clients: Clients, namespace: str, fleet: list[tuple[str, str, str, str]]) -> list[Callable[[], None]]:
-    """One task per host: its Secret, then the host (as `kubectl apply` of the two would)."""
+Host = tuple[str, str, str, str, str]  # name, BMC address, username, password, boot MAC ("": any)
 
-    def task(name: str, address: str, username: str, password: str) -> Callable[[], None]:
+
+def create_tasks(clients: Clients, namespace: str, fleet: list[Host]) -> list[Callable[[], None]]:
+    """One task per host: its Secret, then the host (as `kubectl apply` of the two would). A host with
+    its server's boot MAC is inspected through the boot server; the others have inspection disabled."""
+
+    def task(name: str, address: str, username: str, password: str, mac: str) -> Callable[[], None]:
         secret = secret_manifest(f"{name}-bmc", username, password)
         manifest = host_manifest(name, address, f"{name}-bmc", online=True)  # here: its MAC counter is not thread-safe
+        if mac:
+            manifest["metadata"]["annotations"] = {}
+            manifest["spec"]["bootMACAddress"] = mac
 
         def run() -> None:
             api = clients.api()
@@ -174,13 +184,16 @@ class ReadyWatch:
 
 
 class Process:
-    """CPU seconds and RSS of one process, from /proc."""
+    """CPU seconds and RSS of one process, from /proc (0 once it has gone)."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def rss_mib(self) -> float:
@@ -188,6 +201,80 @@ class Process:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
         return 0.0
+
+
+# Who spends the machine's two cores: every process of this run, by what its command line says it is.
+ROLES = (
+    ("bootserver", "bootserver"),
+    ("kube-apiserver", "apiserver"),
+    ("etcd", "etcd"),
+    ("bmc-sim", "simulator"),
+    ("kube-controller", "kcm"),
+)
+
+
+def run_processes(workdir: Path, operator_pid: int) -> dict[str, list[Process]]:
+    found: dict[str, list[Process]] = {"operator": [Process(operator_pid)], "bench": [Process(os.getpid())]}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(workdir) not in cmdline or int(entry.name) == operator_pid:
+            continue
+        role = next((r for word, r in ROLES if word in cmdline), None)
+        if role:
+            found.setdefault(role, []).append(Process(int(entry.name)))
+    return found
+
+
+class CpuWindow:
+    """CPU seconds each role spent between start() and stop(), and per host."""
+
+    def __init__(self, processes: dict[str, list[Process]]) -> None:
+        self.processes = processes
+        self.before: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        return {role: sum(p.cpu_seconds() for p in procs) for role, procs in self.processes.items()}
+
+    def start(self) -> None:
+        self.before = self._now()
+
+    def stop(self, hosts: int) -> dict[str, Any]:
+        spent = {role: after - self.before.get(role, 0.0) for role, after in self._now().items()}
+        return {
+            "cpu_s": {role: round(v, 1) for role, v in sorted(spent.items(), key=lambda kv: -kv[1])},
+            "total_cpu_s": round(sum(spent.values()), 1),
+            "operator_cpu_ms_per_host": round(1000 * spent.get("operator", 0.0) / hosts, 2),
+        }
+
+
+class Fleets:
+    """Several `bmc-sim` processes seen as one fleet (one process cannot answer 10,000 BMCs in time)."""
+
+    def __init__(self, controls: list[SimControl]) -> None:
+        self.bmcs = [b for c in controls for b in c.bmcs]
+        self._control = {b.name: c for c in controls for b in c.bmcs}
+
+    def entries_with_time(self, bmc: Any) -> list[dict[str, Any]]:
+        return self._control[bmc.name].entries_with_time(bmc)
+
+
+@contextmanager
+def simulators(workdir: Path, n: int, processes: int, boot_server_url: str | None) -> Iterator[Fleets]:
+    """`boot_server_url`: the simulated servers PXE-boot from it (each process its own MAC range)."""
+    with ExitStack() as stack:
+        controls = []
+        for i in range(processes):
+            count = n // processes + (1 if i < n % processes else 0)
+            extra = ["--prefix", f"f{i}"]
+            if boot_server_url:
+                extra += ["--boot-server", boot_server_url, "--first-mac", f"52:54:{i:02x}:00:00:00"]
+            controls.append(stack.enter_context(bmc_sim(workdir / f"sim{i}", count, *extra)))
+        yield Fleets(controls)
 
 
 def delta(after: Counter[Kind], before: Counter[Kind], own: Counter[Kind]) -> Counter[Kind]:
@@ -209,21 +296,36 @@ def shown(counts: Counter[Kind], n: int) -> dict[str, float]:
 
 
 @contextmanager
-def operator(kubeconfig: str, workdir: Path, namespace: str, extra: list[str]) -> Iterator[tuple[Any, str]]:
+def operator(
+    kubeconfig: str, workdir: Path, namespace: str, extra: list[str], traced: bool
+) -> Iterator[tuple[Any, str]]:
+    """`traced`: under tracemalloc (hack/bench/traced_operator.py); SIGUSR1 makes it write tracemalloc.txt."""
     metrics_port, health_port = free_port(), free_port()
-    process = start(
-        workdir / "operator.log",
-        "run",
-        *("--kubeconfig", kubeconfig, "--namespace", namespace, "--metrics-address", "127.0.0.1"),
+    args = (
+        *("run", "--kubeconfig", kubeconfig, "--namespace", namespace, "--metrics-address", "127.0.0.1"),
         *("--metrics-port", str(metrics_port), "--health-port", str(health_port)),
         *extra,
     )
+    if traced:
+        os.environ["OCI_TRACEMALLOC_OUT"] = str(workdir / "tracemalloc.txt")
+        with (workdir / "operator.log").open("wb") as log:
+            wrapper = [sys.executable, str(Path(__file__).with_name("traced_operator.py")), *args]
+            process = subprocess.Popen(wrapper, stdout=log, stderr=subprocess.STDOUT)
+    else:
+        process = start(workdir / "operator.log", *args)
     health = f"http://127.0.0.1:{health_port}/healthz"
     try:
         wait_for(lambda: process.poll() is None and http_get(health) is not None, 120, "the operator's liveness")
         yield process, f"http://127.0.0.1:{metrics_port}/metrics"
     finally:
         stop(process)
+
+
+def traced_memory(process: Any, out: Path) -> list[str]:
+    """The traced operator's biggest allocation sites, now (after the idle window)."""
+    os.kill(process.pid, signal.SIGUSR1)
+    wait_for(out.exists, 300, "the operator's tracemalloc dump")
+    return out.read_text().splitlines()
 
 
 def floor_tasks(
@@ -297,7 +399,7 @@ def p99(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
-def flips(kube: Kube, fleet: SimControl, namespace: str, count: int, timeout: float) -> list[float]:
+def flips(kube: Kube, fleet: Fleets, namespace: str, count: int, timeout: float) -> list[float]:
     """spec.online -> false on `count` distinct hosts, one after the other: patch to power_off on the wire."""
     latencies: list[float] = []
     for bmc in fleet.bmcs[-count:]:
@@ -345,13 +447,19 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         kube.ensure_namespace(DEFAULT_SYSTEM_NAMESPACE)
         namespace, floor_ns = kube.new_namespace("fleet-"), kube.new_namespace("floor-")
         clients = Clients(kubeconfig, args.concurrency)
-        with bmc_sim(workdir / "sim", n, "--prefix", "f") as fleet:
-            hosts = [(b.name, b.address, b.username, b.password) for b in fleet.bmcs]
+        boot = ExitStack()
+        server_url = None
+        if args.inspect:
+            server_url = boot.enter_context(boot_server(kubeconfig, workdir / "bootserver", "--no-dhcp")).url
+        with boot, simulators(workdir, n, args.sim_processes or -(-n // 1000), server_url) as fleet:
+            hosts = [(b.name, b.address, b.username, b.password, b.mac if args.inspect else "") for b in fleet.bmcs]
             op_dir = workdir / "op"
             op_dir.mkdir()
-            with operator(kubeconfig, op_dir, namespace, args.operator_flag) as (process, metrics_url):
+            with operator(kubeconfig, op_dir, namespace, args.operator_flag, args.memory) as (process, metrics_url):
                 proc = Process(process.pid)
                 time.sleep(args.settle)  # the operator's start-up (watches, the certificate) is not bring-up
+                cpu = CpuWindow(run_processes(workdir, process.pid))
+                cpu.start()
                 before = request_totals(kube)
                 clients.made.clear()
                 started = time.monotonic()
@@ -363,6 +471,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                     return figures
                 assert watcher.at is not None
                 figures["bring_up_s"] = round(watcher.at - started, 1)
+                figures["bring_up_cpu"] = cpu.stop(n)
                 own = Counter(clients.made)
                 after = request_totals(kube)
                 operator_requests = delta(after, before, own)
@@ -385,6 +494,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 figures["idle_cpu_percent"] = round(100 * (cpu_after - cpu_before) / (t1 - t0), 1)
                 figures["idle_rss_mib"] = round(proc.rss_mib(), 1)
                 figures["idle_window_s"] = round(t1 - t0)
+                if args.memory:
+                    figures["tracemalloc"] = traced_memory(process, op_dir / "tracemalloc.txt")
 
                 scrape_started = time.monotonic()
                 body = http_get(metrics_url) or ""
@@ -404,10 +515,15 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 sample_status = watcher.sample_status
 
         # The floor: the same client, the same writes, the same API server, nobody watching.
-        floor_hosts = [(f"f-floor-{i:05d}", "ipmi://127.0.0.1:9", "admin", "password") for i in range(n)]
+        floor_hosts = [(f"f-floor-{i:05d}", "ipmi://127.0.0.1:9", "admin", "password", "") for i in range(n)]
+        floor_cpu = CpuWindow(
+            {k: v for k, v in run_processes(workdir, -1).items() if k in ("apiserver", "etcd", "bench")}
+        )
+        floor_cpu.start()
         create = clients.run(create_tasks(clients, floor_ns, floor_hosts))
         tasks, skipped = floor_tasks(clients, floor_ns, writes, [h[0] for h in floor_hosts], sample_status)
         rest = clients.run(tasks)
+        figures["floor_cpu"] = {k: v for k, v in floor_cpu.stop(n).items() if k != "operator_cpu_ms_per_host"}
         figures["floor_s"] = round(create + rest, 1)
         figures["floor_creates_s"] = round(create, 1)
         figures["floor_not_replayed"] = {" ".join(k): v for k, v in skipped.items()}
@@ -427,6 +543,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for all Ready")
     parser.add_argument("--operator-flag", action="append", default=[], help="extra operator argument (repeatable)")
     parser.add_argument("--output", type=Path, help="also write the figures here as JSON")
+    parser.add_argument("--memory", action="store_true", help="run the operator under tracemalloc; print what holds it")
+    parser.add_argument("--inspect", action="store_true", help="inspect every host through a boot server first")
+    parser.add_argument("--sim-processes", type=int, default=0, help="bmc-sim processes (default: one per 1,000)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (operator log)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="oci-fleet-"))

@@ -40,3 +40,20 @@ def test_versions_that_are_not_numbers_mean_a_fresh_read() -> None:
     view = HostView(host("opaque"))  # type: ignore[arg-type]
     view.wrote(host("12"))
     assert view.current() is None
+
+
+def test_a_write_is_kept_without_managed_fields_and_dropped_once_watched() -> None:
+    """An idle host's next pass is minutes away: its last write is not held (a copy of the object) once
+    the watch has delivered it, and never with managedFields (most of the object's bytes)."""
+    view = HostView(host("10"))  # type: ignore[arg-type]
+    written = host("12", poweredOn=True)
+    written["metadata"]["managedFields"] = [{"manager": "oci-operator", "fieldsV1": {"f:status": {}}}]
+    view.wrote(written)
+    assert view.written == host("12", poweredOn=True)
+    view.watched("11")  # an older event: ours is still ahead
+    assert view.written == host("12", poweredOn=True)
+    view.watched("12")
+    assert view.written is None
+    view.wrote(host("13"))
+    view.watched(None)  # an event without a version proves nothing
+    assert view.written == host("13")

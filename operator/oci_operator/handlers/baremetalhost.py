@@ -35,7 +35,7 @@ from ..reconcilers.executor import PassExecutor, describe
 from ..reconcilers.host_context import PassResult
 from ..reconcilers.outcome import PROGRESS, EventSpec, with_kstatus
 from ..reconcilers.simple import reconcile_invalid, reconcile_refused
-from .common import Logger, account, invalid_message, plain, status_patch
+from .common import Logger, account, invalid_message, plain, status_patch, without_managed_fields
 from .host_reads import CredentialsCache, RoleSecretCache
 
 PLURAL = BareMetalHost.info.plural
@@ -68,7 +68,14 @@ class HostView:
     def wrote(self, obj: dict[str, Any]) -> None:
         mine, known = _version(obj), _version(self.written)
         if mine is None or known is None or mine >= known:
-            self.written = obj
+            self.written = without_managed_fields(obj)
+
+    def watched(self, version: str | None) -> None:
+        """The watch delivered `version`: a write it includes need not be kept (an idle host would hold
+        its last write, a copy of the whole object, until its next pass minutes later)."""
+        mine, seen = _version(self.written), _version({"metadata": {"resourceVersion": version}})
+        if mine is not None and seen is not None and seen >= mine:
+            self.written = None
 
     def forget(self) -> None:
         self.written = None
@@ -354,6 +361,9 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         """A change someone else made (spec, labels, annotations) wakes the host's daemon now. A watch
         event handler, not kopf's create/update handlers: those store a copy or digest of what they
         handled on the object, one more write per host and per change."""
+        view: HostView | None = memo.get("view")
+        if view is not None:
+            view.watched(body.get("metadata", {}).get("resourceVersion"))
         essence = _essence(body)
         if type == "DELETED" or memo.get("essence") == essence:
             return  # our own status writes, kopf's bookkeeping
@@ -390,6 +400,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         woken = wake(memo)
         key = (runner.namespace, runner.name)
         memo.host_wakers[key] = woken
+        memo["view"] = runner.port.view
         try:
             while not stopped:
                 woken.clear()

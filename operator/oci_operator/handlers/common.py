@@ -19,9 +19,20 @@ from ..reconcilers.outcome import PROGRESS, Outcome
 from ..reconcilers.simple import reconcile_invalid
 
 
+def without_managed_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A shallow copy without metadata.managedFields: nothing here reads them, and they are most of an
+    object's bytes (a copy of every field per writer), so copying or keeping them costs CPU and memory
+    per host for nothing."""
+    top = dict(obj)
+    metadata = top.get("metadata")
+    if isinstance(metadata, Mapping) and "managedFields" in metadata:
+        top["metadata"] = {k: v for k, v in metadata.items() if k != "managedFields"}
+    return top
+
+
 def plain(body: Mapping[str, Any]) -> dict[str, Any]:
-    """kopf's body views as plain JSON data, for pydantic."""
-    result: dict[str, Any] = json.loads(json.dumps(body, default=dict))
+    """kopf's body views as a plain JSON copy (without managedFields), for pydantic."""
+    result: dict[str, Any] = json.loads(json.dumps(without_managed_fields(body), default=dict))
     return result
 
 

@@ -34,6 +34,9 @@ class HashedDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
     is overwritten by the digest."""
 
     def build(self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None) -> kopf.BodyEssence:
+        if body.get("kind") in WATCHED_ONLY:
+            # kopf builds one on every watch event; nothing compares it for these kinds (see store).
+            return cast(kopf.BodyEssence, {"sha256": ""})
         essence: dict[str, Any] = json.loads(json.dumps(super().build(body=body, extra_fields=extra_fields)))
         annotations: dict[str, Any] = essence.get("metadata", {}).get("annotations", {})
         for key in [k for k in annotations if k.startswith(f"{KOPF_PREFIX}/")]:  # kopf's progress records
