@@ -170,9 +170,25 @@ def test_operator_metrics_and_health_bind_to_the_pod_ip_or_the_configured_addres
     )
 
 
+def test_the_default_image_values_become_the_operators_flags(tmp_path: Path) -> None:
+    def args(values: dict[str, Any]) -> list[str]:
+        deployment = by_kind(render(tmp_path, values), "Deployment")[0]
+        result: list[str] = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        return result
+
+    assert not [a for a in args({}) if "image" in a]
+    checksum = "ab" * 32
+    chosen = args({"operator": {"defaultImage": {"url": "http://mirror/debian12.raw", "checksum": checksum}}})
+    assert "--default-image-url=http://mirror/debian12.raw" in chosen
+    assert f"--default-image-checksum={checksum}" in chosen
+    assert "--require-image" in args({"operator": {"requireImage": True}})
+
+
 @pytest.mark.parametrize(
     "values",
     [
+        {"operator": {"defaultImage": {"url": "ftp://mirror/image.raw"}}},
+        {"operator": {"defaultImage": {"url": "http://mirror/image.raw", "checksum": "md5:abc"}}},
         {"operator": {"logFormat": "xml"}},
         {"bootServer": {"dhcp": {"mode": "full"}}},
         {"bootServer": {"port": 70000}},
