@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from pyghmi.ipmi.private.session import Session
 
 from oci_operator.bmc.driver import BMCAuthError, BMCCommandError, BMCUnreachable, BootDevice, PowerAction
 from oci_operator.bmc.drivers import driver_for
@@ -98,3 +99,26 @@ def test_a_session_idle_past_the_bmcs_timeout_is_replaced_before_use(sim: SimCon
         assert sim.count(bmc, "power_on") == 1
     finally:
         sim.faults(bmc, sessionTimeout=0)
+
+
+def test_an_idle_session_is_ended_without_waiting_for_the_next_call(sim: SimControl) -> None:
+    """Issue 12: a settled host calls its BMC again minutes later. Its session must not stay in pyghmi's
+    tables meanwhile: every thread waiting on any BMC walks them on every wake-up, so at 10,000 hosts
+    sessions left open made the operator's CPU grow with the fleet at each call."""
+    bmc = sim.take()
+    now = [0.0]
+    driver = IPMIDriver("127.0.0.1", bmc.port, bmc.username, bmc.password, idle_limit=20.0, clock=lambda: now[0])
+    assert driver.get_power() is False
+    session = driver._command.ipmi_session
+    assert session in Session.keepalive_sessions
+    now[0] = 19.0
+    assert driver.end_if_idle() is False  # still within the limit: kept for the host's next call
+    assert session in Session.keepalive_sessions
+    now[0] = 40.5
+    assert driver.end_if_idle() is True
+    assert session not in Session.keepalive_sessions
+    assert session not in Session.waiting_sessions
+    assert driver.end_if_idle() is False  # nothing left to end
+    driver.set_power(PowerAction.ON)  # a new login, then the command, once
+    assert sim.state(bmc)["poweredOn"] is True
+    assert sim.count(bmc, "power_on") == 1

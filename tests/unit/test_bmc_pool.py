@@ -98,3 +98,36 @@ def test_a_deleted_host_lets_go_of_its_bmc_without_closing_a_sharing_hosts_sessi
     pool.drop(address, owner="ns/c")  # the last one: the BMC is forgotten
     assert "close" in drivers[1].commands
     assert governor.failures(address) == 0
+
+
+class IdleDriver(FakeDriver):
+    def __init__(self, idle: bool) -> None:
+        super().__init__()
+        self.idle = idle
+
+    def end_if_idle(self) -> bool:
+        ended, self.idle = self.idle, False
+        return ended
+
+
+def test_idle_sessions_are_ended_across_the_pool_and_claims_follow_their_hosts() -> None:
+    made: list[FakeDriver] = []
+
+    def factory(address: str, username: str, password: str, tls: object) -> FakeDriver:
+        made.append(IdleDriver(idle=address.endswith("1")) if "ipmi" in address else FakeDriver())
+        return made[-1]
+
+    pool = BMCPool(Governor(GovernorConfig()), factory=factory)  # type: ignore[arg-type]
+    creds = check_secret("a", {"username": "u", "password": "p"}, "1").credentials
+    assert creds is not None
+    for address in ("ipmi://10.0.0.1", "ipmi://10.0.0.2", "redfish://10.0.0.3"):  # Redfish: no session to end
+        pool.access(address, creds, owner=address)
+    assert pool.end_idle_sessions() == 1
+    assert pool.end_idle_sessions() == 0
+
+    assert pool.claim("ns/a", "ipmi://10.0.0.1") == []
+    assert pool.claim("ns/b", "ipmi://10.0.0.1") == ["ns/a"]
+    assert pool.claim("ns/a", "ipmi://10.0.0.9") == []  # a moved its spec: it no longer shares with b
+    assert pool.claim("ns/b", "ipmi://10.0.0.1") == []
+    pool.release("ns/a")
+    assert pool.claim("ns/c", "ipmi://10.0.0.9") == []

@@ -52,6 +52,7 @@ class BMCPool:
         self._drivers: dict[tuple[str, str], BMCDriver] = {}  # (address, credentials digest) -> driver
         self._owners: dict[str, tuple[str, str]] = {}  # host -> the key it used last
         self._claims: dict[str, str] = {}  # host -> the BMC address its spec names
+        self._claimants: dict[str, set[str]] = {}  # BMC address -> the hosts naming it (claims, inverted)
 
     def access(self, address: str, credentials: BMCCredentials, verify_tls: bool = True, owner: str = "") -> BMCAccess:
         """`owner` (the host) changing its credentials drops its old session and backoff; another
@@ -76,11 +77,30 @@ class BMCPool:
     def claim(self, owner: str, address: str) -> list[str]:
         """Record that `owner` (namespace/name) manages the BMC at `address`; the other owners that
         name the same address, sorted. Two host objects on one BMC power-cycle one server."""
+        self.release(owner)
         self._claims[owner] = address
-        return sorted(o for o, a in self._claims.items() if a == address and o != owner)
+        claimants = self._claimants.setdefault(address, set())
+        claimants.add(owner)
+        return sorted(claimants - {owner})  # by address, not by a walk over every host: once per pass
 
     def release(self, owner: str) -> None:
-        self._claims.pop(owner, None)
+        address = self._claims.pop(owner, None)
+        if address is None:
+            return
+        claimants = self._claimants.get(address, set())
+        claimants.discard(owner)
+        if not claimants:
+            self._claimants.pop(address, None)
+
+    def end_idle_sessions(self) -> int:
+        """End every session idle past its driver's limit (drivers that keep none have nothing to end);
+        how many were ended. Blocking: run it off the event loop."""
+        ended = 0
+        for driver in list(self._drivers.values()):
+            end_if_idle = getattr(driver, "end_if_idle", None)
+            if end_if_idle is not None and end_if_idle():
+                ended += 1
+        return ended
 
     def drop(self, address: str, owner: str = "") -> None:
         """`owner` (a deleted host) lets go of the BMC at `address`. Sessions no other host uses are closed,
@@ -92,5 +112,5 @@ class BMCPool:
         in_use = {key for key in self._owners.values() if key[0] == address}
         for key in [k for k in self._drivers if k[0] == address and k not in in_use]:
             self._drivers.pop(key).close()
-        if not in_use and address not in self._claims.values():
+        if not in_use and address not in self._claimants:
             self.governor.forget(address)

@@ -43,6 +43,8 @@ KIND = BareMetalHost.info.kind
 Key = tuple[str, str]  # namespace, name
 # After an unexpected failure (API server away), look again after this many seconds.
 RETRY_AFTER_ERROR = 5.0
+# How often sessions idle past their limit are ended (bmc/ipmi.py IDLE_SESSION_LIMIT is 20 s).
+SESSION_SWEEP_INTERVAL = 5.0
 # A good read of a host's Secrets is kept for this many idle polls (a refused password reads again at once).
 READS_KEPT_FOR_IDLE_POLLS = 3
 
@@ -420,6 +422,10 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
             forget_host(*key)
 
     @kopf.on.startup(registry=registry)
+    async def idle_sessions(memo: Any, logger: Logger, **_: Any) -> None:
+        memo.session_sweeper = asyncio.create_task(_end_idle_sessions(memo.bmc_pool, logger))
+
+    @kopf.on.startup(registry=registry)
     async def boot_server_certificate(memo: Any, logger: Logger, **_: Any) -> None:
         # Installed agents pin it (issue 16, finding 9): made once, before any installation hands it over.
         # Made in the background: an API server still starting or a system namespace not there yet must
@@ -542,6 +548,20 @@ async def _make_boot_server_certificate(config: OperatorConfig, logger: Logger, 
         if made:
             logger.info("made the boot server's certificate in %s", config.system_namespace)
         return
+
+
+async def _end_idle_sessions(pool: BMCPool, logger: Logger) -> None:
+    """Sessions of settled hosts end once idle past their limit, not at the host's next call minutes
+    later (bmc/ipmi.py, end_if_idle): the operator's cost stays with the hosts being acted on."""
+    while True:
+        await asyncio.sleep(SESSION_SWEEP_INTERVAL)
+        try:
+            ended = await asyncio.to_thread(pool.end_idle_sessions)
+        except Exception as exc:  # one bad driver must not end the sweeping
+            logger.warning("ending idle BMC sessions failed: %s", exc)
+            continue
+        if ended:
+            logger.debug("ended %d idle BMC sessions", ended)
 
 
 async def _sleep(stopped: kopf.DaemonStopped, woken: asyncio.Event, delay: float | None) -> None:
