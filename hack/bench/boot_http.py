@@ -9,7 +9,11 @@ from this run (1.0 = as cheap as nginx; lower is better).
 
 With --tls-clients N (default 20; 0 skips it), a second, smaller storm goes over TLS: the boot
 server's HTTPS port (the agents' port, same application) against nginx with `ssl` on the same
-certificate. TLS cannot use sendfile on either side (no kernel TLS here): it shows what encryption costs."""
+certificate. TLS cannot use sendfile on either side (no kernel TLS here): it shows what encryption costs.
+
+With --hosts N, N BareMetalHosts (spec only, as registered) and a boot-token Secret each are created
+before the storm, and the boot server's RSS is read before and after its caches hold them: what its
+informer caches and directory cost per host (sizing, docs/bootserver.md)."""
 
 from __future__ import annotations
 
@@ -20,15 +24,19 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from oci_operator.api.v1alpha1 import INSPECT_ANNOTATION  # noqa: E402
 from oci_operator.bootserver import tls  # noqa: E402
 from oci_operator.config import DEFAULT_SYSTEM_NAMESPACE  # noqa: E402
-from support.bootserver import boot_server  # noqa: E402
+from oci_operator.k8s.client import BOOT_TOKEN_LABEL, HOST_UID_LABEL, host_secret_name  # noqa: E402
+from support.bootserver import BootServerProcess, boot_server  # noqa: E402
 from support.cluster import api_server  # noqa: E402
 from support.kube import Kube  # noqa: E402
 from support.operator_process import free_port  # noqa: E402
@@ -121,6 +129,39 @@ def measured_storm(figures: Figures, pid: int, base: str, clients: int, workdir:
     figures.system.append(system_after - system)
 
 
+def mac_of(n: int) -> str:
+    return f"52:54:00:{n >> 16 & 255:02x}:{n >> 8 & 255:02x}:{n & 255:02x}"
+
+
+def create_hosts(kube: Kube, count: int) -> None:
+    """`count` registered hosts (inspection disabled, no operator running) and a boot token each."""
+    namespace = kube.ensure_namespace("fleet")
+
+    def one(n: int) -> None:
+        bmc = {"address": f"ipmi://10.0.{n >> 8 & 255}.{n & 255}", "credentialsName": f"host-{n:05d}-bmc"}
+        host = kube.create(namespace, {
+            "apiVersion": "oci.openstack.org/v1alpha1", "kind": "BareMetalHost",
+            "metadata": {"name": f"host-{n:05d}", "annotations": {INSPECT_ANNOTATION: "disabled"}},
+            "spec": {"bmc": bmc, "bootMACAddress": mac_of(n), "online": False},
+        })  # fmt: skip
+        uid = host["metadata"]["uid"]
+        kube.create(DEFAULT_SYSTEM_NAMESPACE, {
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": host_secret_name(uid, "boot-token"),
+                         "labels": {BOOT_TOKEN_LABEL: "true", HOST_UID_LABEL: uid}},
+            "stringData": {"token": uuid.uuid4().hex, "bootId": uuid.uuid4().hex, "jobToken": uuid.uuid4().hex},
+        })  # fmt: skip
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(count)))
+
+
+def hosts_loaded(server: BootServerProcess, count: int) -> bool:
+    """The boot server knows the last host created (by its cache: the log names it)."""
+    subprocess.run(["curl", "-sS", "-o", "/dev/null", f"{server.url}/v1/boot/{mac_of(count - 1)}.ipxe"], check=True)
+    return f"boot script for {mac_of(count - 1)} (host-{count - 1:05d})" in server.log()
+
+
 def report(title: str, clients: int, rounds: int, figures: dict[str, Figures]) -> None:
     size = sum((NETBOOT / n).stat().st_size for n in FILES)
     gib = clients * size / 2**30
@@ -148,6 +189,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tls-clients", type=int, default=20, help="clients of the TLS storm (0: none)")
+    parser.add_argument("--hosts", type=int, default=0, help="hosts (and boot tokens) in the caches during the run")
     args = parser.parse_args()
     plain = {"bootserver": Figures(), "nginx": Figures()}
     secure = {"bootserver": Figures(), "nginx": Figures()}
@@ -174,6 +216,16 @@ def main() -> int:
             wait_for(lambda: nginx.poll() is None and (work / "nginx" / "nginx.pid").exists(), 10, "nginx")
             with boot_server(kubeconfig, work / "bs", "--no-dhcp", images=NETBOOT) as server:
                 pids = {"bootserver": server.process.pid, "nginx": nginx.pid}
+                if args.hosts:
+                    empty = rss_mib(server.process.pid)
+                    started = time.monotonic()
+                    create_hosts(kube, args.hosts)
+                    wait_for(lambda: hosts_loaded(server, args.hosts), 600, f"{args.hosts} hosts in the boot server")
+                    loaded = rss_mib(server.process.pid)
+                    took = time.monotonic() - started
+                    print(f"{args.hosts} hosts and boot tokens created and cached in {took:.0f} s; boot server RSS "
+                          f"{empty:.0f} -> {loaded:.0f} MiB ({(loaded - empty) / args.hosts * 1000:.1f} MiB per 1,000 "
+                          "hosts)", flush=True)  # fmt: skip
                 bases = {"bootserver": f"{server.url}/v1/images", "nginx": f"http://127.0.0.1:{port}"}
                 for name, pid in pids.items():
                     plain[name].rss_before = rss_mib(pid)
