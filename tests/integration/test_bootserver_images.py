@@ -4,13 +4,16 @@ is sparse, so it costs no disk; it goes out with sendfile (hack/bench/boot-http 
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from email.utils import formatdate
+from pathlib import Path
 
 import pytest
 
-from support.bootserver import BootServerProcess
+from support.bootserver import BootServerProcess, boot_server
+from support.kube import Kube
 
 SIZE = (4 << 30) + (1 << 20) + 123  # past 2^32, not a multiple of any chunk size
 HEAD_MARK = b"oci-image-head" * 100
@@ -81,3 +84,22 @@ def test_the_whole_image_arrives(big_image: str) -> None:
     (the content at those offsets: the range test above)."""
     out = curl(big_image, "-o", "/dev/null", "-w", "%{http_code} %{size_download}")
     assert out.stdout.decode().split() == ["200", str(SIZE)]
+
+
+def test_a_slow_download_outlasts_the_header_timeout(kube: Kube, tmp_path: Path) -> None:
+    """The header timeout cuts clients that are slow to *ask*; a server on a slow link (or one of a rack
+    booting at once) downloading a large initrd or image for longer than that gets all of it."""
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "initrd.gz").write_bytes(os.urandom(48 << 20))  # far more than the sockets' buffers hold
+    with boot_server(kube.kubeconfig, tmp_path / "bs", "--no-dhcp", "--header-timeout", "2", images=images) as server:
+        # 48 MiB at 6 MiB/s: about 8 s, four header timeouts.
+        out = subprocess.run(
+            ["curl", "-sS", "--limit-rate", "6M", "-o", "/dev/null",
+             "-w", "%{http_code} %{size_download} %{time_total}", f"{server.url}/v1/images/initrd.gz"],
+            capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+    assert out.returncode == 0, f"cut off: {out.stdout} {out.stderr}"  # curl 18: the server closed mid-body
+    code, size, took = out.stdout.split()
+    assert (code, int(size)) == ("200", 48 << 20)
+    assert float(took) > 4  # it did take longer than the header timeout
