@@ -205,7 +205,7 @@ def _cluster_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(simulator: bool = True) -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="oci-operator", description=__doc__)
     top.add_argument("--version", action="version", version=__version__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -340,15 +340,17 @@ def parser() -> argparse.ArgumentParser:
     plan.set_defaults(func=_cluster_plan)
 
     sim = sub.add_parser("bmc-sim", help="run virtual BMCs speaking IPMI on loopback UDP (tests, demos)")
-    from .bmc.sim import main as sim_main
+    if simulator:  # its options come with the simulator's modules (pyghmi, cryptography: 14 MiB of RSS)
+        from .bmc.sim import main as sim_main
 
-    sim_main.add_arguments(sim)
-    sim.set_defaults(func=sim_main.run)
+        sim_main.add_arguments(sim)
+        sim.set_defaults(func=sim_main.run)
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser(simulator="bmc-sim" in argv).parse_args(argv)
     result: int = args.func(args)
     return result
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .bmc.governor import GovernorConfig
-from .reconcilers.host_context import HostSettings
+if TYPE_CHECKING:  # not at run time: the boot server imports this module too, and needs no BMC library
+    from .bmc.governor import GovernorConfig
+    from .reconcilers.host_context import HostSettings
 
 # kopf keeps its finalizer and per-handler progress under this prefix (set once, here).
 KOPF_PREFIX = "oci.openstack.org"
@@ -24,6 +26,19 @@ class OperatorConfig:
     health_port: int = 8081
     log_format: str = "text"
     verbose: bool = False
-    power: HostSettings = field(default_factory=HostSettings)
-    governor: GovernorConfig = field(default_factory=GovernorConfig)
+    power: HostSettings = field(default_factory=lambda: _default_power())
+    governor: GovernorConfig = field(default_factory=lambda: _default_governor())
     role_status_interval: float = 30.0  # how often a NodeRole recounts its converged hosts
+
+
+# Imported when an operator is configured, not when this module is: the boot server imports it too.
+def _default_power() -> HostSettings:
+    from .reconcilers.host_context import HostSettings
+
+    return HostSettings()
+
+
+def _default_governor() -> GovernorConfig:
+    from .bmc.governor import GovernorConfig
+
+    return GovernorConfig()

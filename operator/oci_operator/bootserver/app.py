@@ -45,6 +45,7 @@ from . import scripts
 from .config import RAMDISK_FILES, BootServerConfig
 from .directory import JOB_MODES, Directory, Token, same_secret, uid_of
 from .discovery import Discovery
+from .guard import SentFile
 from .macs import normalize
 
 _log = logging.getLogger(__name__)
@@ -181,20 +182,20 @@ class BootServer:
             self._read_through = {k: t for k, t in self._read_through.items() if now - t < READ_THROUGH_EVERY}
         return True
 
-    async def image(self, request: web.Request) -> web.FileResponse:
+    async def image(self, request: web.Request) -> SentFile:
         name = request.match_info["name"]
         if not IMAGE_NAME.match(name):
             raise web.HTTPBadRequest(text="bad image name\n")
         path = (self.images / name).resolve()
         if path.parent != self.images or not path.is_file():
             raise web.HTTPNotFound(text="no such image\n")
-        return web.FileResponse(path, chunk_size=1024 * 1024)
+        return SentFile(path, chunk_size=1024 * 1024)
 
-    async def ramdisk(self, request: web.Request) -> web.FileResponse:
+    async def ramdisk(self, request: web.Request) -> SentFile:
         name = request.match_info["name"]
         if self.config.ramdisk_dir is None or name not in RAMDISK_FILES:
             raise web.HTTPNotFound(text="no such file\n")
-        return web.FileResponse(self.config.ramdisk_dir / name, chunk_size=1024 * 1024)
+        return SentFile(self.config.ramdisk_dir / name, chunk_size=1024 * 1024)
 
     async def report_script(self, request: web.Request) -> web.Response:
         return _text(REPORT_SCRIPT, content_type="text/x-shellscript")

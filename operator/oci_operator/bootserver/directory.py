@@ -47,6 +47,10 @@ JOB_MODES = {
 _AFTER_PRESEED = {s for s in BootStep if s is not BootStep.SCRIPT_SERVED}
 
 
+HostKey = tuple[str, str, str]  # namespace, name, UID
+Validated = tuple[str, BareMetalHost | None, str | None]  # resourceVersion, model (None: invalid), boot MAC
+
+
 @dataclass(frozen=True)
 class Token:
     """A boot job's credentials: `value` is shown in the iPXE script, `job` only in the preseed."""
@@ -82,6 +86,9 @@ class Directory:
         self._desired: dict[str, tuple[str, bytes]] = {}  # host UID -> hash, document
         self._preseeds_served: set[tuple[str, str]] = set()  # (host UID, boot id): iPXE token used
         self._handed_over: set[tuple[str, str]] = set()  # (host UID, boot id): agent credential given
+        # Each host as validated at its resourceVersion (None: invalid): a rebuild runs on every watch event,
+        # and validating every host again cost 0.7 s of CPU per event at 10,000 hosts.
+        self._validated: dict[HostKey, Validated] = {}
 
     def _informers(self) -> list[Informer]:
         return [self.hosts, self.tokens, self.desired, *(i for i in (self.agents, self.tls) if i is not None)]
@@ -97,13 +104,10 @@ class Directory:
 
     def _rebuild(self) -> None:
         by_mac: dict[str, list[BareMetalHost]] = {}
+        validated: dict[HostKey, Validated] = {}
         for raw in self.hosts.items():
-            try:
-                host = BareMetalHost.model_validate(raw)
-            except ValidationError:
-                continue  # the operator reports it; nothing here can boot it
-            mac = normalize(host.spec.boot_mac_address)
-            if mac:
+            host, mac = validated_host(raw, self._validated, validated)
+            if host is not None and mac:  # an invalid host: the operator reports it; nothing here can boot it
                 by_mac.setdefault(mac, []).append(host)
         tokens: dict[str, Token] = {}
         for uid, data, _ in _own(self.tokens, BOOT_TOKEN_LABEL, "boot-token"):
@@ -124,6 +128,7 @@ class Directory:
             )
             if mine and data.get("tls.crt") and data.get("tls.key"):
                 certificate = (data["tls.crt"], data["tls.key"])
+        self._validated = validated  # rebuilds run one at a time
         with self._lock:
             self._certificate = certificate
             self._by_mac = {mac: hosts[0] for mac, hosts in by_mac.items() if len(hosts) == 1}
@@ -240,6 +245,26 @@ class Directory:
         if prov is None or report is None or report.boot_id != prov.boot_id:
             return None
         return report
+
+
+def validated_host(
+    raw: dict[str, Any], before: dict[HostKey, Validated], now: dict[HostKey, Validated]
+) -> tuple[BareMetalHost | None, str | None]:
+    """The host's model (None: invalid) and boot MAC, made again only when its resourceVersion changed."""
+    meta = raw.get("metadata") or {}
+    key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""), str(meta.get("uid") or ""))
+    version = str(meta.get("resourceVersion") or "")
+    held = before.get(key)
+    if held is not None and version and held[0] == version:
+        now[key] = held
+        return held[1], held[2]
+    try:
+        host: BareMetalHost | None = BareMetalHost.model_validate(raw)
+    except ValidationError:
+        host = None
+    mac = normalize(host.spec.boot_mac_address) if host is not None else None
+    now[key] = (version, host, mac)
+    return host, mac
 
 
 def same_secret(expected: str, presented: str) -> bool:

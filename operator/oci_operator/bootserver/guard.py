@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
 from aiohttp.web_protocol import RequestHandler
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -47,10 +48,20 @@ class Guard:
         if protocol not in self._made:
             return await handler(request)  # another guard's connection
         self._idle_since[protocol] = None  # its headers are in
+        response: web.StreamResponse | None = None
         try:
-            return await handler(request)
+            response = await handler(request)
+            return response
         finally:
-            self._idle_since[protocol] = time.monotonic()
+            if isinstance(response, SentFile) and not response.prepared:
+                # Its body goes out after this returns: the connection is busy until then, however long a
+                # slow client takes over a large image (it used to be cut off after the header timeout).
+                response.then(lambda: self._idle(protocol))
+            else:
+                self._idle(protocol)
+
+    def _idle(self, protocol: RequestHandler) -> None:
+        self._idle_since[protocol] = time.monotonic()
 
     def factory(self, server: web.Server) -> Callable[[], asyncio.Protocol]:
         self._server = server
@@ -92,6 +103,25 @@ class Guard:
         while True:
             await asyncio.sleep(min(1.0, self.header_timeout / 4))
             self.sweep(time.monotonic())
+
+
+class SentFile(web.FileResponse):
+    """A FileResponse (sendfile, ranges, HEAD, If-Modified-Since) that calls back once its body has gone
+    out or failed: aiohttp sends it after the handler and its middlewares have returned."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sent: list[Callable[[], None]] = []
+
+    def then(self, callback: Callable[[], None]) -> None:
+        self._sent.append(callback)
+
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        try:
+            return await super().prepare(request)
+        finally:
+            for callback in self._sent:
+                callback()
 
 
 class GuardedSite(web.TCPSite):

@@ -11,13 +11,13 @@ import os
 import ssl
 from pathlib import Path
 
-from ..cloud.pki import self_signed_ca
-
 VALIDITY_DAYS = 3650
 
 
 def self_signed(common_name: str = "oci-operator boot server") -> tuple[str, str]:
     """A new P-256 key and a certificate for it that is its own CA: (certificate PEM, key PEM)."""
+    from ..cloud.pki import self_signed_ca  # the operator makes it; the boot server need not load cryptography
+
     pair = self_signed_ca(common_name, VALIDITY_DAYS, dns_names=["oci-boot-server"])
     return pair.cert_pem, pair.key_pem
 
