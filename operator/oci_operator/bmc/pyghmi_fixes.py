@@ -29,14 +29,24 @@ def send_without_blocking_toggle(sock: Any, packet: bytes, sockaddr: Any) -> Non
         getattr(sock, "fd", sock).sendto(packet, sockaddr)
 
 
-def _cap_io_wait(cap: float = 0.01) -> None:
+_io_wait_cap = [0.01]  # seconds; a process that only serves (the simulator) sets a longer one
+
+
+def set_io_wait_cap(seconds: float) -> None:
+    """How often a waiting thread wakes to look again. A client waiting for its reply wants 10 ms; the
+    simulator's serving loop (one thread, 1,000 BMCs per process) woke 100 times a second at rest, a
+    tenth of a core per process, to bound a race whose only cost there is a late answer."""
+    _io_wait_cap[0] = seconds
+
+
+def _cap_io_wait() -> None:
     """pyghmi registers its wait for a reply only after sending; a reply landing in between is seen only
     when a timer fires (0.5-1.7 s stalls on 5-20 % of calls). Waking waiters every 10 ms bounds that;
     pyghmi's loops re-check their queues after each wake."""
     original = pyghmi_session._io_wait
 
     def capped(timeout: float, myaddr: Any = None, evq: Any = None) -> None:
-        original(min(timeout, cap), myaddr, evq)
+        original(min(timeout, _io_wait_cap[0]), myaddr, evq)
 
     pyghmi_session._io_wait = capped
 
@@ -190,4 +200,11 @@ def apply() -> None:
     _record_requests()
 
 
-__all__ = ["NO_ANSWER", "apply", "requests_sent", "send_without_blocking_toggle", "withdraw_pending"]
+__all__ = [
+    "NO_ANSWER",
+    "apply",
+    "requests_sent",
+    "send_without_blocking_toggle",
+    "set_io_wait_cap",
+    "withdraw_pending",
+]

@@ -21,6 +21,8 @@ _log = logging.getLogger(__name__)
 
 # IPMI completion code "command not supported in present state" (e.g. power cycle while off).
 CC_NOT_IN_PRESENT_STATE = 0xD5
+# The serving loop's longest wait: the late answer a lost wake-up can cost (see serve_forever).
+SERVE_WAIT = 0.05
 
 
 @dataclass
@@ -285,6 +287,7 @@ class Fleet:
     def __init__(self) -> None:
         protocol.install()
         pyghmi_fixes.apply()
+        pyghmi_fixes.set_io_wait_cap(SERVE_WAIT)
         ipmisession._io_sendto = _faulty_sendto
         self.bmcs: dict[str, VirtualBMC] = {}
 
@@ -297,10 +300,10 @@ class Fleet:
         """Like pyghmi's Bmc.listen(), with two differences a fleet needs: an exception from one session
         does not end the loop, and each wait is short. pyghmi registers a waiter only after checking its
         queue, so a packet landing in between is seen at the wait's timeout: with listen()'s 30 s every
-        BMC of the fleet froze for up to 30 s; 50 ms bounds that."""
+        BMC of the fleet froze for up to 30 s; SERVE_WAIT bounds that."""
         while True:
             try:
-                ipmisession.Session.wait_for_rsp(0.05)
+                ipmisession.Session.wait_for_rsp(SERVE_WAIT)
             except Exception:
                 _log.exception("IPMI request handling failed; serving on")
 
