@@ -6,14 +6,10 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import pyghmi_fixes
 from .credentials import BMCCredentials
 from .driver import BMCDriver, BootDevice, PowerAction
 from .drivers import TLSOptions, driver_for
 from .governor import Governor
-
-# IPMI sessions kept open between a host's passes, at most (see BMCPool.crowded).
-MAX_KEPT_SESSIONS = 128
 
 
 @dataclass
@@ -95,14 +91,6 @@ class BMCPool:
         claimants.discard(owner)
         if not claimants:
             self._claimants.pop(address, None)
-
-    @staticmethod
-    def crowded() -> bool:
-        """More IPMI sessions open than are worth keeping between passes: when a whole fleet is acted on
-        at once, a host's next pass waits behind everyone's first, and sessions kept for it pile up in
-        pyghmi's tables (walked by every waiting thread, every 10 ms). Past this, sessions end after
-        each pass: a login per pass costs less than the walk."""
-        return pyghmi_fixes.open_sessions() > MAX_KEPT_SESSIONS
 
     def settled(self, owner: str) -> bool:
         """`owner`'s next call is far off: its session ends now rather than when the sweep finds it idle

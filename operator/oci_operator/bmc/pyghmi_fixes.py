@@ -181,12 +181,6 @@ def requests_sent(session: Any) -> Iterator[list[tuple[int, int]]]:
         session.oci_requests_sent = None
 
 
-def open_sessions() -> int:
-    """IPMI sessions this process has open (logged in, or logging in): the size of the tables pyghmi's
-    waiting threads walk on each wake-up."""
-    return len(pyghmi_session.Session.keepalive_sessions) + len(pyghmi_session.Session.initting_sessions)
-
-
 def withdraw_pending(session: Any) -> None:
     """Drop requests still waiting behind another one: a command reported as not sent must never leave."""
     with contextlib.suppress(AttributeError):
@@ -209,7 +203,6 @@ def apply() -> None:
 __all__ = [
     "NO_ANSWER",
     "apply",
-    "open_sessions",
     "requests_sent",
     "send_without_blocking_toggle",
     "set_io_wait_cap",

@@ -416,7 +416,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
                     RECONCILE_ERRORS.labels(KIND, type(exc).__name__).inc()
                     logger.exception("reconcile pass failed: %s", exc)
                     delay = RETRY_AFTER_ERROR
-                if delay is None or delay > SESSION_KEPT_FOR_NEXT_PASS or memo.bmc_pool.crowded():
+                if delay is None or delay > SESSION_KEPT_FOR_NEXT_PASS:
                     await asyncio.to_thread(memo.bmc_pool.settled, f"{key[0]}/{key[1]}")
                 if delay is None or delay > 0:
                     await _sleep(stopped, woken, delay)
