@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from kubernetes import client, config, watch  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+from urllib3.exceptions import ProtocolError  # noqa: E402
 
 from oci_operator.config import DEFAULT_SYSTEM_NAMESPACE  # noqa: E402
 from support.bmcsim import SimControl, bmc_sim  # noqa: E402
@@ -174,13 +175,16 @@ class ReadyWatch:
                 resource_version=version,
                 timeout_seconds=120,
             )
-            for event in stream:
-                obj = event["object"]
-                version = obj["metadata"]["resourceVersion"]
-                if event["type"] != "DELETED":
-                    self._see(obj)
-                if self._stop.is_set() or self.done.is_set():
-                    return
+            try:
+                for event in stream:
+                    obj = event["object"]
+                    version = obj["metadata"]["resourceVersion"]
+                    if event["type"] != "DELETED":
+                        self._see(obj)
+                    if self._stop.is_set() or self.done.is_set():
+                        return
+            except ProtocolError:
+                continue  # the API server cut a long watch under load: resume from the last version seen
 
 
 class Process:
