@@ -105,8 +105,8 @@ class IdleDriver(FakeDriver):
         super().__init__()
         self.idle = idle
 
-    def end_if_idle(self, idle_for: float | None = None) -> bool:
-        ended, self.idle = self.idle or idle_for == 0.0, False
+    def end_if_idle(self) -> bool:
+        ended, self.idle = self.idle, False
         return ended
 
 
@@ -124,9 +124,6 @@ def test_idle_sessions_are_ended_across_the_pool_and_claims_follow_their_hosts()
         pool.access(address, creds, owner=address)
     assert pool.end_idle_sessions() == 1
     assert pool.end_idle_sessions() == 0
-    assert pool.settled("ipmi://10.0.0.2") is True  # its next pass is far off: its session ends now
-    assert pool.settled("redfish://10.0.0.3") is False  # no session to end
-    assert pool.settled("ns/unknown") is False
 
     assert pool.claim("ns/a", "ipmi://10.0.0.1") == []
     assert pool.claim("ns/b", "ipmi://10.0.0.1") == ["ns/a"]

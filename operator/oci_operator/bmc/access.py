@@ -92,14 +92,6 @@ class BMCPool:
         if not claimants:
             self._claimants.pop(address, None)
 
-    def settled(self, owner: str) -> bool:
-        """`owner`'s next call is far off: its session ends now rather than when the sweep finds it idle
-        (end_idle_sessions). Under a fleet's bring-up that keeps pyghmi's session tables to the hosts
-        being acted on. Blocking: run it off the event loop."""
-        driver = self._drivers.get(self._owners.get(owner, ("", "")))
-        end_if_idle = getattr(driver, "end_if_idle", None)
-        return bool(end_if_idle is not None and end_if_idle(0.0))
-
     def end_idle_sessions(self) -> int:
         """End every session idle past its driver's limit (drivers that keep none have nothing to end);
         how many were ended. Blocking: run it off the event loop."""

@@ -196,18 +196,16 @@ class IPMIDriver:
             return None
         return int(command.ipmi_session.socket.getsockname()[1])
 
-    def end_if_idle(self, idle_for: float | None = None) -> bool:
-        """End the session if it has been idle for `idle_for` seconds or more (default: the limit);
-        never waits for a call in progress.
+    def end_if_idle(self) -> bool:
+        """End the session if it has been idle for the limit or more; never waits for a call in progress.
 
         A settled host's next call is minutes away: a session left open meanwhile stays in pyghmi's
         tables, which every thread waiting on any BMC walks on every wake-up (at 10,000 hosts that walk
         was most of the operator's CPU), and keepalives go to BMCs nobody is talking to."""
-        limit = self._idle_limit if idle_for is None else idle_for
         if not self._lock.acquire(blocking=False):
             return False
         try:
-            if self._command is None or self._clock() - self._used < limit:
+            if self._command is None or self._clock() - self._used < self._idle_limit:
                 return False
             self._end_idle_session()
             return True

@@ -45,9 +45,6 @@ Key = tuple[str, str]  # namespace, name
 RETRY_AFTER_ERROR = 5.0
 # How often sessions idle past their limit are ended (bmc/ipmi.py IDLE_SESSION_LIMIT is 20 s).
 SESSION_SWEEP_INTERVAL = 5.0
-# A host whose next pass is further away than this ends its BMC session now (a settled host's next
-# call is minutes away; one acting on its BMC polls again within seconds and keeps it).
-SESSION_KEPT_FOR_NEXT_PASS = 10.0
 # A good read of a host's Secrets is kept for this many idle polls (a refused password reads again at once).
 READS_KEPT_FOR_IDLE_POLLS = 3
 
@@ -416,8 +413,6 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
                     RECONCILE_ERRORS.labels(KIND, type(exc).__name__).inc()
                     logger.exception("reconcile pass failed: %s", exc)
                     delay = RETRY_AFTER_ERROR
-                if delay is None or delay > SESSION_KEPT_FOR_NEXT_PASS:
-                    await asyncio.to_thread(memo.bmc_pool.settled, f"{key[0]}/{key[1]}")
                 if delay is None or delay > 0:
                     await _sleep(stopped, woken, delay)
         finally:  # also when kopf cancels the daemon mid-pass (deletion)
