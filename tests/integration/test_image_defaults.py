@@ -54,6 +54,7 @@ def ramdisk_server(kube: Kube, private_namespace: str, tmp_path: Path) -> Iterat
     ramdisk.mkdir()
     (ramdisk / "vmlinuz").write_bytes(b"kernel" * 1000)
     (ramdisk / "initrd.img").write_bytes(b"initrd" * 1000)
+    (ramdisk / "lldp.img").write_bytes(b"lldp" * 1000)  # hack/build-deploy-ramdisk makes all three
     extra = ("--no-dhcp", "--namespace", private_namespace, "--deploy-ramdisk", str(ramdisk))
     with boot_server(kube.kubeconfig, tmp_path / "bs", *extra) as server:
         yield server
