@@ -134,7 +134,7 @@ def test_lldpd_is_added_to_inspection_boots_only(tmp_path: Path, state: str, wit
     assert ("initrd http://10.0.0.1:8088/v1/ramdisk/lldp.img" in text) is with_lldp
 
 
-REPORT = Path(__file__).resolve().parents[2] / "operator/oci_operator/bootserver/files/oci-report.sh"
+REPORT = Path(scripts.__file__).resolve().parent / "files" / "oci-report.sh"  # the package's copy (hack/mutants too)
 
 
 def test_the_report_puts_the_ramdisks_lldp_neighbour_in_its_nics_entry(tmp_path: Path) -> None:
