@@ -51,7 +51,10 @@ READS_KEPT_FOR_IDLE_POLLS = 3
 
 def _version(obj: dict[str, Any] | None) -> int | None:
     """An object's resourceVersion as a number (etcd's revision), None when absent or opaque."""
-    value = ((obj or {}).get("metadata") or {}).get("resourceVersion")
+    return _revision(((obj or {}).get("metadata") or {}).get("resourceVersion"))
+
+
+def _revision(value: object) -> int | None:
     try:
         return int(str(value))
     except ValueError:
@@ -75,7 +78,7 @@ class HostView:
     def watched(self, version: str | None) -> None:
         """The watch delivered `version`: a write it includes need not be kept (an idle host would hold
         its last write, a copy of the whole object, until its next pass minutes later)."""
-        mine, seen = _version(self.written), _version({"metadata": {"resourceVersion": version}})
+        mine, seen = _version(self.written), _revision(version)
         if mine is not None and seen is not None and seen >= mine:
             self.written = None
 
