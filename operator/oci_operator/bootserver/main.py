@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import logging
 import resource
 import signal
@@ -165,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+API_THREADS = 16  # within the API client's connection pool (k8s/client.py POOL_SIZE)
 # File descriptors kept for everything but client connections (API watches, dnsmasq, logs, images).
 RESERVED_FILES = 256
 
@@ -194,6 +196,11 @@ async def _serve(
     header_timeout: float,
     max_connections: int,
 ) -> None:
+    # The API writes (milestones, reports) run in threads: the default pool (CPUs + 4) queued them for
+    # minutes in a 1,000-node boot storm.
+    asyncio.get_running_loop().set_default_executor(
+        concurrent.futures.ThreadPoolExecutor(max_workers=API_THREADS, thread_name_prefix="api")
+    )
     guard = Guard(header_timeout, max_connections)
     app = server.app()
     app.middlewares.append(guard.middleware)
