@@ -25,7 +25,7 @@ def test_a_nodes_report_wakes_its_boot_job(
     args = ("--namespace", namespace, *FAST_OPERATOR, "--boot-poll-interval", NEVER, "--power-settle-timeout", NEVER)
     with (
         cloud_fleet(
-            tmp_path / "fleet", bootserver.url, [SMALL, SMALL], prefix="wk", first_mac="52:54:00:c4:00:00"
+            tmp_path / "fleet", bootserver.url, [SMALL, SMALL], prefix="wk", first_mac="52:54:00:c5:00:00"
         ) as fleet,
         operator_process(kube.kubeconfig, tmp_path, *args),
     ):
@@ -34,3 +34,8 @@ def test_a_nodes_report_wakes_its_boot_job(
         wait_for(lambda: all(ready(kube, namespace, n) == available for n in names), TIMEOUT, "inspected")
         for name in names:
             assert status(kube, namespace, name)["hardware"]["ramMebibytes"] == SMALL["ramGiB"] * 1024
+        # Gone while their operator runs: left to the namespace's deletion, they would keep its finalizer
+        # and go on claiming their boot MACs on the shared boot server.
+        for name in names:
+            kube.delete(namespace, "BareMetalHost", name)
+        wait_for(lambda: not any(kube.exists(namespace, "BareMetalHost", n) for n in names), TIMEOUT, "deleted")
