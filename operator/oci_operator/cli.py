@@ -277,7 +277,10 @@ def parser(simulator: bool = True) -> argparse.ArgumentParser:
     limits.add_argument("--render-workers", type=int, default=2, help="render worker processes")
     jobs = run.add_argument_group("network boot jobs (inspect, install, wipe)")
     jobs.add_argument(
-        "--boot-poll-interval", type=float, default=2.0, help="seconds between looks for a node's report (default 2)"
+        "--boot-poll-interval",
+        type=float,
+        default=30.0,
+        help="longest wait between looks at a boot job; a node's report wakes it at once (default 30)",
     )
     jobs.add_argument(
         "--boot-device-control",

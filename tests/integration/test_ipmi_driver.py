@@ -122,3 +122,17 @@ def test_an_idle_session_is_ended_without_waiting_for_the_next_call(sim: SimCont
     driver.set_power(PowerAction.ON)  # a new login, then the command, once
     assert sim.state(bmc)["poweredOn"] is True
     assert sim.count(bmc, "power_on") == 1
+
+
+def test_closing_a_driver_logs_its_session_out(sim: SimControl) -> None:
+    """A host deleted, or its credentials changed, closes its driver: the session leaves pyghmi's tables
+    (and the BMC gets its Close Session) instead of lingering until the BMC's timeout."""
+    bmc = sim.take()
+    driver = IPMIDriver("127.0.0.1", bmc.port, bmc.username, bmc.password)
+    assert driver.get_power() is False
+    session = driver._command.ipmi_session
+    assert session in Session.keepalive_sessions
+    driver.close()
+    assert session not in Session.keepalive_sessions
+    assert not session.logged
+    driver.close()  # nothing left to close

@@ -85,15 +85,19 @@ class Bench:
     (status as a merge patch, annotations, Secrets) and sends the commands to the fake driver."""
 
     def __init__(
-        self, driver: FakeDriver, config: GovernorConfig | None = None, clock: Callable[[], float] = time.monotonic
+        self,
+        driver: FakeDriver,
+        config: GovernorConfig | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        settings: HostSettings = SETTINGS,
     ) -> None:
-        self.driver = driver
+        self.driver, self.settings = driver, settings
         self.governor = Governor(config or GovernorConfig(backoff_base=0.0), clock=clock)
         self.pool = BMCPool(self.governor, factory=lambda *_: self.driver)
         self.host = BareMetalHost.model_validate(body())
         self.host.status.hardware = HARDWARE  # inspected already: registration leads to available
         self.port = MemoryPort(driver)
-        self.executor = PassExecutor(self.port, SETTINGS, logging.getLogger("host-bench"))
+        self.executor = PassExecutor(self.port, settings, logging.getLogger("host-bench"))
         self.applied: Applied | None = None  # what the executor made of the last pass
         self.requeue_after: float | None = None  # what the last pass asked the daemon loop for
 
@@ -109,7 +113,7 @@ class Bench:
         old_status = self.host.status.wire()
         self.port.status = dict(old_status)
         self.port.annotations = self.host.metadata_annotations()
-        result = asyncio.run(reconcile_pass(self.host, credentials, access, SETTINGS, at))
+        result = asyncio.run(reconcile_pass(self.host, credentials, access, self.settings, at))
         # The real executor; a killed operator is one that never reached the commands (no BMC to send to).
         self.applied = asyncio.run(
             self.executor.apply(self.host, "uid-h", old_status, result, access if send else None)

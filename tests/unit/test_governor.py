@@ -9,7 +9,7 @@ import time
 import pytest
 
 from oci_operator.bmc.driver import BMCTimeout, BMCUnreachable
-from oci_operator.bmc.governor import Governor, GovernorConfig, NotNow, backoff_delay
+from oci_operator.bmc.governor import BUSY_REASON, Governor, GovernorConfig, NotNow, backoff_delay
 
 
 def test_backoff_grows_is_capped_and_jittered() -> None:
@@ -81,6 +81,27 @@ def test_timeout_keeps_the_bmc_locked_until_the_thread_ends() -> None:
         now[0] += governor.retry_after("b")
         assert await governor.call("b", "get_power", lambda: "second") == "second"
         assert not governor.busy("b")
+
+    asyncio.run(scenario())
+
+
+def test_a_caller_waits_for_a_stuck_call_no_longer_than_the_call_timeout() -> None:
+    """A thread stuck in the BMC library holds its BMC: a delete's power-off waiting on it hung for good
+    (CI, test_local_cluster); now it hears "not now" and says why."""
+    governor = Governor(GovernorConfig(call_timeout=0.05, backoff_base=4.0))
+    release = threading.Event()
+    calls: list[str] = []
+
+    async def scenario() -> None:
+        with pytest.raises(BMCTimeout):
+            await governor.call("b", "get_power", lambda: release.wait(5))
+        governor.reset("b")  # new credentials, say: the breaker lets the next call through at once
+        with pytest.raises(NotNow) as refused:
+            await asyncio.wait_for(governor.call("b", "get_power", lambda: calls.append("sent")), 2.0)
+        assert refused.value.reason == BUSY_REASON
+        assert calls == []  # nothing sent beside the stuck call
+        assert governor.busy("b")
+        release.set()  # (that the BMC is free again once the thread ends: the test above)
 
     asyncio.run(scenario())
 

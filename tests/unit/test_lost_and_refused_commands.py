@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import replace
 from datetime import timedelta
+
+import pytest
 
 from oci_operator.api.v1alpha1 import ErrorType
 from oci_operator.bmc.driver import (
@@ -246,6 +249,25 @@ def test_a_node_that_never_fetches_its_boot_script_fails_the_job_before_its_time
     assert b.host.status.error_type is ErrorType.INSPECTION
     assert "did not fetch its boot script" in (b.host.status.error_message or "")
     assert b.host.status.provisioning.boot_id is None  # type: ignore[union-attr]
+
+
+def test_a_waiting_job_sleeps_until_its_next_deadline_and_a_report_moves_it_on() -> None:
+    """No poll while the node works: the handler wakes the host when its report arrives (the watch)."""
+    settings = replace(SETTINGS, boot_poll_interval=3600.0)
+    b = Bench(FakeDriver(), GovernorConfig(backoff_base=0.0, calls_per_minute=1e6, burst=10_000), settings=settings)
+    b.host.status.hardware = None
+    for _ in range(2):
+        b.run()
+    b.run()  # boots it
+    assert b.requeue_after == SETTLE  # then a look at the power once the settle time has passed
+    b.run(at=T0 + timedelta(seconds=SETTLE + 1))  # on: it landed; next deadline, the boot script's
+    assert b.requeue_after == pytest.approx(settings.boot_script_timeout - SETTLE - 1, abs=0.2)
+    b.report("scriptServed", at=T0 + timedelta(seconds=40))
+    assert b.run(at=T0 + timedelta(seconds=40)).actions == ()  # the report woke it: the job's own deadline
+    assert b.requeue_after == pytest.approx(settings.inspect_timeout - 40, abs=0.2)
+    b.run(at=T0 + timedelta(seconds=settings.inspect_timeout + 1))  # woken by nothing: the deadline
+    assert b.host.status.error_type is ErrorType.INSPECTION
+    assert SETTINGS.boot_poll_interval == 30.0  # the default bounds a wait whose wake-up was missed
 
 
 def test_a_rejected_password_stays_the_reason_when_later_logins_get_no_answer() -> None:

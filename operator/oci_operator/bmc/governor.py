@@ -69,6 +69,9 @@ def backoff_delay(failures: int, base: float, cap: float, rand: Callable[[], flo
     return float(min(cap, base * 2 ** (failures - 1)) * (0.8 + 0.4 * rand()))
 
 
+BUSY_REASON = "an earlier call to this BMC has not ended (its thread is stuck past the call timeout)"
+
+
 @dataclass
 class _BMCState:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -131,7 +134,10 @@ class Governor:
         wait = state.open_until - self._clock()
         if wait > 0:
             raise NotNow(f"BMC in backoff after {state.failures} failure(s)", wait)
-        await state.lock.acquire()
+        try:  # bounded: a call stuck in its thread holds the BMC, and a waiter must not hang with it
+            await asyncio.wait_for(state.lock.acquire(), self.config.call_timeout)
+        except TimeoutError:
+            raise NotNow(BUSY_REASON, self.config.call_timeout) from None
         try:
             wait = self._take_token(state)
             if wait > 0:

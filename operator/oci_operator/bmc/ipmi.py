@@ -101,7 +101,7 @@ class IPMIDriver:
     def _session(self) -> Any:
         with self._lock:
             if self._command is not None and self._clock() - self._used > self._idle_limit:
-                self._end_idle_session()
+                self._end_session()
             if self._command is None:
                 try:
                     self._command = pyghmi_command.Command(
@@ -116,7 +116,7 @@ class IPMIDriver:
                 self._used = self._clock()
             return self._command
 
-    def _end_idle_session(self) -> None:
+    def _end_session(self) -> None:
         """Log the idle session out (one Close Session packet, no wait for its answer: the BMC may have
         ended it already) and leave it out of pyghmi's tables, as pyghmi does with a failed session."""
         with contextlib.suppress(Exception):
@@ -207,11 +207,14 @@ class IPMIDriver:
         try:
             if self._command is None or self._clock() - self._used < self._idle_limit:
                 return False
-            self._end_idle_session()
+            self._end_session()
             return True
         finally:
             self._lock.release()
 
     def close(self) -> None:
+        """Log out: a BMC has only a few session slots, and one left behind stays taken until the
+        BMC's own timeout (a host deleted, or its credentials changed, dropped its session without)."""
         with self._lock:
-            self._command = None
+            if self._command is not None:
+                self._end_session()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import logging
+import resource
 import signal
 import sys
 from pathlib import Path
@@ -40,7 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--header-timeout", type=float, default=15.0, help="seconds a client gets to send each request's headers"
     )
     parser.add_argument(
-        "--max-connections", type=int, default=512, help="open HTTP connections (more get a 503 and are closed)"
+        "--max-connections",
+        type=int,
+        default=4096,
+        help="open HTTP connections per port (more get a 503 and are closed); lowered to fit the open-files limit",
     )
     parser.add_argument("--agent-port", type=int, default=8443, help="HTTPS port for installed agents (0: none)")
     parser.add_argument("--advertise", default="", help="HOST:PORT nodes use to reach this server")
@@ -154,11 +159,34 @@ def run(args: argparse.Namespace) -> int:
     dnsmasq = Dnsmasq(config, discovery.seen if discovery else None, failed.append) if config.dhcp.enabled else None
     server = BootServer(config, directory, discovery, dnsmasq.alive if dnsmasq else None)
     try:
-        asyncio.run(_serve(server, config, dnsmasq, args.header_timeout, args.max_connections))
+        asyncio.run(_serve(server, config, dnsmasq, args.header_timeout, _fit_connections(args.max_connections)))
     finally:
         if dnsmasq is not None:
             dnsmasq.stop()
     return 1 if failed else 0
+
+
+API_THREADS = 16  # within the API client's connection pool (k8s/client.py POOL_SIZE)
+# File descriptors kept for everything but client connections (API watches, dnsmasq, logs, images).
+RESERVED_FILES = 256
+
+
+def _fit_connections(wanted: int) -> int:
+    """The connection cap the open-files limit allows, after raising its soft value to the hard one.
+    A node booting during a storm of a thousand must not be turned away by a cap the machine could
+    carry (Debian's default soft limit is 1,024, its hard one 524,288): a refused preseed strands the
+    installer. Each connection may hold a socket and a file being sent, on each of the two ports."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        soft = hard
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    fits = max(1, (soft - RESERVED_FILES) // 4)
+    if fits < wanted:
+        _log.warning("--max-connections %d lowered to %d to fit the open-files limit (%d)", wanted, fits, soft)
+        return fits
+    return wanted
 
 
 async def _serve(
@@ -168,6 +196,11 @@ async def _serve(
     header_timeout: float,
     max_connections: int,
 ) -> None:
+    # The API writes (milestones, reports) run in threads: the default pool (CPUs + 4) queued them for
+    # minutes in a 1,000-node boot storm.
+    asyncio.get_running_loop().set_default_executor(
+        concurrent.futures.ThreadPoolExecutor(max_workers=API_THREADS, thread_name_prefix="api")
+    )
     guard = Guard(header_timeout, max_connections)
     app = server.app()
     app.middlewares.append(guard.middleware)

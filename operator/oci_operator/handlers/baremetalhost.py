@@ -326,11 +326,14 @@ class HostRunner:
 
 
 def _essence(body: kopf.Body) -> tuple[Any, ...]:
-    """What a user changes: the spec (its generation), labels, and annotations other than kopf's own."""
+    """What others change: a user the spec (its generation), labels, and annotations other than kopf's
+    own; the boot server status.bootReport (a node's report wakes its boot job: it does not poll)."""
     meta = body.get("metadata", {})
     annotations = meta.get("annotations") or {}
     mine = tuple(sorted((k, v) for k, v in annotations.items() if not k.startswith(f"{KOPF_PREFIX}/")))
-    return meta.get("generation"), mine, tuple(sorted((meta.get("labels") or {}).items()))
+    report = (body.get("status") or {}).get("bootReport") or {}
+    node = tuple(sorted((k, str(v)) for k, v in report.items()))
+    return meta.get("generation"), mine, tuple(sorted((meta.get("labels") or {}).items())), node
 
 
 def wake_hosts_of_role(memo: Any, namespace: str, role: str) -> int:
@@ -363,9 +366,9 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
 
     @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry, id="wake")
     async def on_event(memo: Any, body: kopf.Body, type: str | None, **kwargs: Any) -> None:
-        """A change someone else made (spec, labels, annotations) wakes the host's daemon now. A watch
-        event handler, not kopf's create/update handlers: those store a copy or digest of what they
-        handled on the object, one more write per host and per change."""
+        """A change someone else made (spec, labels, annotations, a node's report) wakes the host's
+        daemon now. A watch event handler, not kopf's create/update handlers: those store a copy or
+        digest of what they handled on the object, one more write per host and per change."""
         view: HostView | None = memo.get("view")
         if view is not None:
             view.watched(body.get("metadata", {}).get("resourceVersion"))

@@ -20,6 +20,8 @@ from .step import StepResult, command_failing, ready, refused_for_good
 
 # A failed job is tried again after this backoff (seconds), growing with errorCount.
 RETRY_BASE, RETRY_CAP = 30.0, 1800.0
+# A wait ends this much past its deadline, so the pass it ends in finds the deadline passed.
+DEADLINE_MARGIN = 0.1
 JOB_ERRORS: tuple[ErrorType, ...] = (ErrorType.INSPECTION, ErrorType.PROVISIONING)
 
 
@@ -116,7 +118,21 @@ async def run_boot_job(ctx: HostContext, job: BootJob) -> StepResult | None:
         return StepResult(requeue_after=min(settings.boot_poll_interval, left), keep_error=keep)
     # The boot went out (a failed send withdraws boot_requested): an earlier refusal is over.
     _progress(ctx, job, f"{job.purpose}: {_last_step(prov.step)}")
-    return StepResult(requeue_after=settings.boot_poll_interval, keep_error=keep)
+    return StepResult(requeue_after=_until_deadline(ctx, job), keep_error=keep)
+
+
+def _until_deadline(ctx: HostContext, job: BootJob) -> float:
+    """A waiting job looks again at its next deadline: the node's reports wake it sooner (the handler
+    watches status.bootReport), so waiting costs nothing per host. The poll interval only bounds the
+    wait, for a report whose watch event was missed."""
+    prov, settings = ctx.status.provisioning, ctx.settings
+    assert prov is not None
+    assert prov.boot_requested is not None
+    waited = (ctx.now - prov.boot_requested).total_seconds()
+    left = job.timeout(settings) - waited
+    if prov.step is None:
+        left = min(left, settings.boot_script_timeout - waited)
+    return min(settings.boot_poll_interval, max(0.0, left) + DEADLINE_MARGIN)
 
 
 def _progress(ctx: HostContext, job: BootJob, message: str) -> None:
@@ -150,7 +166,7 @@ async def _boot(ctx: HostContext, job: BootJob) -> StepResult:
     return StepResult(
         actions=(*_boot_device(ctx), action),
         boot_token=prov.boot_id,
-        requeue_after=ctx.settings.boot_poll_interval,
+        requeue_after=min(ctx.settings.boot_poll_interval, ctx.settings.settle_timeout),
         keep_error=keep,
     )
 
@@ -168,7 +184,7 @@ async def _check_boot_landed(
     status.powered_on = observed
     if observed:
         status.last_power_command = None  # on: it landed (a cycle can only be judged by the node calling back)
-        return StepResult(requeue_after=settings.boot_poll_interval, keep_error=keep)
+        return StepResult(requeue_after=_until_deadline(ctx, job), keep_error=keep)
     if pending.resent:
         return _failed(ctx, job, "power on was sent twice and the BMC still reports the server off")
     device: tuple[SetBootDevice, ...] = ()
@@ -182,7 +198,8 @@ async def _check_boot_landed(
         f"power {pending.action} recorded at {sent} for the {job.purpose} boot did not land (the BMC still"
         f" reports off after {settings.settle_timeout:.0f}s): sending power on again, once",
     )
-    return StepResult(actions=(*device, PowerAction.ON), requeue_after=settings.boot_poll_interval, keep_error=keep)
+    pause = min(settings.boot_poll_interval, settings.settle_timeout)
+    return StepResult(actions=(*device, PowerAction.ON), requeue_after=pause, keep_error=keep)
 
 
 def _last_step(step: str | None) -> str:

@@ -21,7 +21,7 @@ class HostSettings:
     poll_jitter: float = 0.1  # ±10 %, so a fleet's polls spread out
     settle_timeout: float = 60.0  # a power command not reflected after this is sent again
     soft_reboot_timeout: float = 180.0  # an OS that ignores ACPI soft-off gets a hard off after this
-    boot_poll_interval: float = 2.0  # how often a boot job re-reads its host (the API, not the BMC) for a report
+    boot_poll_interval: float = 30.0  # the longest a boot job waits unwoken (a node's report wakes it at once)
     boot_script_timeout: float = 600.0  # a boot job whose node fetched no boot script after this has failed
     inspect_timeout: float = 1800.0  # a boot job without its final report after this has failed
     provision_timeout: float = 5400.0

@@ -10,6 +10,11 @@ A boot script for the boot server's own deploy ramdisk (oci.token= on its kernel
 hack/deploy-ramdisk/init does: the job fetched with that token, then inspect, wipe, or an image
 downloaded and its sha256 checked (a mismatch is reported as the ramdisk reports it), the agent's
 credential fetched, and the server powered off.
+
+Failures are met as the real parts meet them, so a boot server shedding load (503) under a boot storm
+delays nodes rather than stranding them: a failed step of the host's script is chained again after
+10 s (boot.ipxe's `|| goto retry`), the ramdisk tries its job 10 times 3 s apart, and a report is
+sent up to 5 times 5 s apart (oci-report.sh).
 """
 
 from __future__ import annotations
@@ -30,7 +35,13 @@ from .hardware import HardwareProfile, disk_name, nic_mac
 from .standin import AgentKnobs, StandInAgent
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .fleet import VirtualBMC
+
+CHAIN_RETRY_SECONDS = 10.0  # render/templates/boot.ipxe.j2
+JOB_TRIES, JOB_PAUSE = 10, 3.0  # hack/deploy-ramdisk/init
+REPORT_TRIES, REPORT_PAUSE = 5, 5.0  # bootserver/files/oci-report.sh
 
 # The report helper's arguments: SERVER MAC TOKEN EVENT (the job token, which only the preseed shows).
 _REPORT = re.compile(r"\bsh /tmp/oci-report\.sh \S+ \S+ (\S+) (\w+)")
@@ -140,18 +151,55 @@ class SimulatedNode:
             data: bytes = response.read()
             return data
 
+    def _tries(self, generation: int, tries: int, pause: float, what: str, fn: Callable[[], bytes]) -> bytes | None:
+        """`fn` up to `tries` times, `pause` seconds apart, while this boot lasts; None when all failed."""
+        for attempt in range(1, tries + 1):
+            try:
+                return fn()
+            except Exception as exc:  # refused or no answer: the shell loops retry on any failure
+                self._log("retry", f"{what}: {exc} (attempt {attempt})")
+            if attempt < tries:
+                time.sleep(pause)
+            if not self._alive(generation):
+                return None
+        return None
+
     def _network_boot(self, generation: int) -> bool:
         """True when the network boot took over the machine; False when its script said 'exit'."""
-        root = self._get(self.boot_url).decode()
+        root = self._get(self.boot_url).decode()  # a failure here: the firmware moves on
         chain = re.search(r"chain (?:--autofree )?(\S+)", root)
         if chain is None:
             raise RuntimeError("boot.ipxe has no chain line")
         script_url = chain.group(1).replace("${netX/mac:hexhyp}", self.mac.replace(":", "-"))
+        kernel_args: str | None = None
+        while self._alive(generation) and kernel_args is None:
+            try:
+                kernel_args = self._load(generation, script_url)
+            except Exception as exc:  # boot.ipxe: `chain ... || goto retry`, sleep 10, chain again
+                self._log("pxe_retry", f"{exc}; chaining again in {CHAIN_RETRY_SECONDS:.0f} s")
+                time.sleep(CHAIN_RETRY_SECONDS)
+                continue
+            if kernel_args == "":
+                return False
+        if kernel_args is None:
+            return True  # powered off or cycled meanwhile: that boot is over
+        if ramdisk := dict(re.findall(r"\boci\.(server|mac|token)=(\S+)", kernel_args)):
+            self._ramdisk(generation, ramdisk)
+            return True
+        preseed_url = re.search(r"\burl=(\S+)", kernel_args)
+        if preseed_url is None:
+            raise RuntimeError("kernel line without url=")
+        self._installer(generation, preseed_url.group(1))
+        return True
+
+    def _load(self, generation: int, script_url: str) -> str | None:
+        """The host's script followed up to `boot`: its kernel line's arguments once the kernel and
+        initrd are loaded; "" when it says exit; None when the boot ended meanwhile."""
         while self._alive(generation):
             script = self._get(script_url).decode()
             if re.search(r"^exit\b", script, re.M):
                 self._log("pxe_exit", "script says: boot the local disk")
-                return False
+                return ""
             kernel = re.search(r"^kernel (\S+)(.*)$", script, re.M)
             if kernel is None:  # the wait script: the operator is still issuing the token
                 time.sleep(0.5)
@@ -160,15 +208,8 @@ class SimulatedNode:
             self._log("pxe_script", "kernel and initrd")
             size = len(self._get(kernel.group(1))) + (len(self._get(initrd.group(1))) if initrd else 0)
             self._log("pxe_images", f"{size} bytes")
-            if ramdisk := dict(re.findall(r"\boci\.(server|mac|token)=(\S+)", kernel.group(2))):
-                self._ramdisk(generation, ramdisk)
-                return True
-            preseed_url = re.search(r"\burl=(\S+)", kernel.group(2))
-            if preseed_url is None:
-                raise RuntimeError("kernel line without url=")
-            self._installer(generation, preseed_url.group(1))
-            return True
-        return True
+            return kernel.group(2)
+        return None
 
     def _installer(self, generation: int, url: str) -> None:
         parts = urlsplit(url)
@@ -203,7 +244,13 @@ class SimulatedNode:
 
     def _ramdisk(self, generation: int, kernel: dict[str, str]) -> None:
         server, mac_path = f"http://{kernel['server']}", kernel["mac"]
-        job = self._get(f"{server}/v1/hosts/{mac_path}/job", (mac_path, kernel["token"])).decode()
+        url, token = f"{server}/v1/hosts/{mac_path}/job", (mac_path, kernel["token"])
+        fetched = self._tries(generation, JOB_TRIES, JOB_PAUSE, "job", lambda: self._get(url, token))
+        if fetched is None:
+            self.running = "idle"
+            self._log("ramdisk_idle", f"could not fetch the job from {server}")
+            return
+        job = fetched.decode()
         values = {k: v.strip("'") for k, v in re.findall(r"^(OCI_[A-Z0-9_]+)=(.*)$", job, re.M)}
         self.running = "ramdisk"
         self._log("ramdisk_job", values.get("OCI_MODE", ""))
@@ -249,5 +296,13 @@ class SimulatedNode:
                 "Authorization": "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode(),
             },
         )
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            self._log("report", f"{event}: {response.status}")
+        for attempt in range(1, REPORT_TRIES + 1):
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                    self._log("report", f"{event}: {response.status}")
+                    return
+            except Exception as exc:  # oci-report.sh tries again whatever the failure
+                if attempt == REPORT_TRIES:
+                    raise
+                self._log("retry", f"report {event}: {exc} (attempt {attempt})")
+            time.sleep(REPORT_PAUSE)
