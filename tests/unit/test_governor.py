@@ -33,7 +33,28 @@ def test_rate_budget_refuses_past_the_burst() -> None:
         await governor.call("b", "get_power", lambda: True)
         return refused.value.retry_after
 
-    assert asyncio.run(three_calls()) == pytest.approx(1.0)
+    assert asyncio.run(three_calls()) == pytest.approx(2.0)  # back to a pass's worth (the burst, 2)
+
+
+def test_a_spent_budget_lets_a_whole_pass_through_once_refilled() -> None:
+    """Observe, then act: refilled one token at a time, each observation took the token and every
+    command after it was refused, for ever (a delete's power-off never left)."""
+    now = [0.0]
+    governor = Governor(GovernorConfig(calls_per_minute=30, burst=10), clock=lambda: now[0])
+
+    async def observe_then_act() -> int:
+        for _ in range(10):
+            await governor.call("b", "get_power", lambda: True)
+        for attempt in range(1, 6):
+            try:
+                await governor.call("b", "get_power", lambda: True)
+                await governor.call("b", "set_power_off", lambda: None)
+                return attempt
+            except NotNow as refused:
+                now[0] += refused.retry_after
+        return 0
+
+    assert asyncio.run(observe_then_act()) == 2  # refused once, then the whole pass went through
 
 
 def test_one_call_in_flight_per_bmc_and_breaker_opens_on_failure() -> None:

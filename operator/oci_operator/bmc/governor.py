@@ -47,6 +47,10 @@ class GovernorConfig:
     backoff_cap: float = 600.0
 
 
+# Calls one pass makes to act: the observation, a boot device, a power command. A spent budget refills
+# to this before it lets the next call through; refilled one token at a time, the observation took each
+# token and the command after it was refused for ever (a delete's power-off looped, never sent).
+PASS_CALLS = 3
 # Threads per slot: room for calls stuck past their timeout (at most one per BMC) besides live ones.
 STUCK_HEADROOM = 4
 # Operations that only read: their success says the BMC answers, not that a refused command would pass.
@@ -79,6 +83,7 @@ class _BMCState:
     refilled: float = 0.0
     failures: int = 0
     refusals: int = 0  # consecutive refused commands: a read that succeeds meanwhile does not reset them
+    refilling: bool = False  # the budget ran out: no call until a pass's worth is back
     open_until: float = 0.0
 
 
@@ -122,11 +127,14 @@ class Governor:
         rate = self.config.calls_per_minute / 60.0
         state.tokens = min(float(self.config.burst), state.tokens + (now - state.refilled) * rate)
         state.refilled = now
-        if state.tokens >= 1.0:
+        refilled = float(min(self.config.burst, PASS_CALLS))
+        if state.tokens >= (refilled if state.refilling else 1.0):
+            state.refilling = False
             state.tokens -= 1.0
             BUDGET_USED.inc()
             return 0.0
-        return (1.0 - state.tokens) / rate
+        state.refilling = True
+        return (refilled - state.tokens) / rate
 
     async def call(self, key: str, operation: str, fn: Callable[[], T]) -> T:
         """Run `fn` (a blocking driver call) for BMC `key` under every rule above."""
