@@ -57,6 +57,30 @@ def test_a_spent_budget_lets_a_whole_pass_through_once_refilled() -> None:
     assert asyncio.run(observe_then_act()) == 2  # refused once, then the whole pass went through
 
 
+def test_a_caller_back_before_the_refill_is_refused_too() -> None:
+    """Another pass (a watch event, a delete) coming back as soon as one token is there must not take
+    it: the command of the pass that waited would be refused again."""
+    now = [0.0]
+    governor = Governor(GovernorConfig(calls_per_minute=30, burst=10), clock=lambda: now[0])
+
+    async def scenario() -> list[float]:
+        for _ in range(10):
+            await governor.call("b", "get_power", lambda: True)
+        waits = []
+        for _ in range(2):  # spent, then one token back (0.5 a second): refused both times
+            with pytest.raises(NotNow) as refused:
+                await governor.call("b", "get_power", lambda: True)
+            waits.append(refused.value.retry_after)
+            now[0] += 2.0
+        now[0] += 2.0  # three tokens: the pass's observation and its commands go through
+        await governor.call("b", "get_power", lambda: True)
+        await governor.call("b", "set_boot_device", lambda: None)
+        await governor.call("b", "set_power_on", lambda: None)
+        return waits
+
+    assert asyncio.run(scenario()) == pytest.approx([6.0, 4.0])
+
+
 def test_one_call_in_flight_per_bmc_and_breaker_opens_on_failure() -> None:
     now = [0.0]
     governor = Governor(GovernorConfig(backoff_base=10.0), clock=lambda: now[0])

@@ -128,13 +128,12 @@ class Governor:
         state.tokens = min(float(self.config.burst), state.tokens + (now - state.refilled) * rate)
         state.refilled = now
         refilled = float(min(self.config.burst, PASS_CALLS))
-        if state.tokens >= (refilled if state.refilling else 1.0):
-            state.refilling = False
-            state.tokens -= 1.0
-            BUDGET_USED.inc()
-            return 0.0
-        state.refilling = True
-        return (refilled - state.tokens) / rate
+        state.refilling = state.tokens < (refilled if state.refilling else 1.0)
+        if state.refilling:
+            return (refilled - state.tokens) / rate
+        state.tokens -= 1.0
+        BUDGET_USED.inc()
+        return 0.0
 
     async def call(self, key: str, operation: str, fn: Callable[[], T]) -> T:
         """Run `fn` (a blocking driver call) for BMC `key` under every rule above."""
