@@ -39,7 +39,7 @@ from oci_operator.k8s.client import BOOT_TOKEN_LABEL, HOST_UID_LABEL, host_secre
 from support.bootserver import BootServerProcess, boot_server  # noqa: E402
 from support.cluster import api_server  # noqa: E402
 from support.kube import Kube  # noqa: E402
-from support.operator_process import free_port  # noqa: E402
+from support.operator_process import free_ports  # noqa: E402
 from support.waiting import wait_for  # noqa: E402
 
 NETBOOT = Path("/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64")
@@ -205,7 +205,7 @@ def main() -> int:
             "metadata": {"name": "boot-server-tls", "labels": {"oci.openstack.org/boot-server-tls": "true"}},
             "stringData": {"tls.crt": certificate, "tls.key": key},
         })  # fmt: skip
-        port, tls_port = free_port(), free_port()
+        port, tls_port = free_ports(2)
         (work / "nginx").mkdir()
         (work / "nginx" / "tls.crt").write_text(certificate)
         (work / "nginx" / "tls.key").write_text(key)

@@ -51,7 +51,7 @@ from support.bootserver import boot_server  # noqa: E402
 from support.cluster import api_server  # noqa: E402
 from support.hosts import host_manifest, secret_manifest  # noqa: E402
 from support.kube import Kube  # noqa: E402
-from support.operator_process import free_port, http_get, start, stop  # noqa: E402
+from support.operator_process import free_ports, http_get, start, stop  # noqa: E402
 from support.waiting import wait_for  # noqa: E402
 
 GROUP, VERSION, PLURAL = "oci.openstack.org", "v1alpha1", "baremetalhosts"
@@ -304,7 +304,7 @@ def operator(
     kubeconfig: str, workdir: Path, namespace: str, extra: list[str], traced: bool
 ) -> Iterator[tuple[Any, str]]:
     """`traced`: under tracemalloc (hack/bench/traced_operator.py); SIGUSR1 makes it write tracemalloc.txt."""
-    metrics_port, health_port = free_port(), free_port()
+    metrics_port, health_port = free_ports(2)
     args = (
         *("run", "--kubeconfig", kubeconfig, "--namespace", namespace, "--metrics-address", "127.0.0.1"),
         *("--metrics-port", str(metrics_port), "--health-port", str(health_port)),

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .operator_process import free_port, http_get, start, stop
+from .operator_process import free_ports, http_get, start, stop
 from .waiting import wait_for
 
 
@@ -42,8 +42,8 @@ def boot_server(
     address: str = "127.0.0.1",
     port: int | None = None,
 ) -> Iterator[BootServerProcess]:
-    port = port or free_port()
-    agent_port = free_port()
+    chosen, agent_port = free_ports(2)
+    port = port or chosen
     workdir.mkdir(parents=True, exist_ok=True)
     images = images or fake_images(workdir / "images")
     log_path = workdir / "bootserver.log"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -15,10 +16,18 @@ from .waiting import wait_for
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: each socket stays bound until all are chosen (a port let go at once
+    can be the kernel's next answer: an operator once got one port for metrics and liveness, and kopf's
+    liveness server failed to bind)."""
+    with contextlib.ExitStack() as held:
+        socks = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
 
 
 def http_get(url: str) -> str | None:
@@ -63,7 +72,7 @@ class OperatorProcess:
 
 @contextmanager
 def operator_process(kubeconfig: str, workdir: Path, *extra: str) -> Iterator[OperatorProcess]:
-    metrics_port, health_port = free_port(), free_port()
+    metrics_port, health_port = free_ports(2)
     log_path = workdir / "operator.log"
     process = start(
         log_path,
