@@ -131,8 +131,8 @@ def test_timeout_keeps_the_bmc_locked_until_the_thread_ends() -> None:
 
 
 def test_a_caller_waits_for_a_stuck_call_no_longer_than_the_call_timeout() -> None:
-    """A thread stuck in the BMC library holds its BMC: a delete's power-off waiting on it hung for good
-    (CI, test_local_cluster); now it hears "not now" and says why."""
+    """A thread stuck in the BMC library holds its BMC: a caller queued behind it (a delete's power-off)
+    would wait for good; now it hears "not now" and says why."""
     governor = Governor(GovernorConfig(call_timeout=0.05, backoff_base=4.0))
     release = threading.Event()
     calls: list[str] = []

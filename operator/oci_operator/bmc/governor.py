@@ -127,10 +127,10 @@ class Governor:
         rate = self.config.calls_per_minute / 60.0
         state.tokens = min(float(self.config.burst), state.tokens + (now - state.refilled) * rate)
         state.refilled = now
-        refilled = float(min(self.config.burst, PASS_CALLS))
-        state.refilling = state.tokens < (refilled if state.refilling else 1.0)
+        whole_pass = float(min(self.config.burst, PASS_CALLS))
+        state.refilling = state.tokens < (whole_pass if state.refilling else 1.0)
         if state.refilling:
-            return (refilled - state.tokens) / rate
+            return (whole_pass - state.tokens) / rate
         state.tokens -= 1.0
         BUDGET_USED.inc()
         return 0.0
